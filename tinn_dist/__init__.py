@@ -1,0 +1,3 @@
+"""tinn-dist: theory-informed reinforcement learning for collider-event reconstruction."""
+
+__version__ = "0.1.0"
