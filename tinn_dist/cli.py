@@ -11,7 +11,7 @@ from tinn_dist import __version__
 from tinn_dist.errors import TinnError
 
 # Order shown in `tinn --help`.
-COMMANDS = ("convert", "me", "generate", "train", "evaluate", "reconstruct", "tag", "anomaly")
+COMMANDS = ("convert", "me", "generate", "train", "evaluate", "reconstruct", "explain", "tag", "anomaly")
 
 
 def build_parser() -> argparse.ArgumentParser:

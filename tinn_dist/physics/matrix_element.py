@@ -75,7 +75,8 @@ class MatrixElement(ABC):
     def m2(self, momenta: torch.Tensor | np.ndarray) -> torch.Tensor:
         """|M|^2 for a batch of momenta shaped (B, N, 4) = (E, px, py, pz) in the process's external order.
 
-        Returns a float64 tensor shaped (B,) on :attr:`device`.
+        Returns a float64 tensor shaped (B,) on :attr:`device`. A value that is not positive and finite raises
+        :class:`TinnError` naming the event: the reward is log(m_{t+1}/m_t).
         """
         p = torch.as_tensor(momenta, dtype=torch.float64)
         if p.ndim != 3 or p.shape[1:] != (self.n_external, 4):
@@ -85,7 +86,15 @@ class MatrixElement(ABC):
         if not torch.isfinite(p).all():
             bad = int((~torch.isfinite(p)).any(dim=(1, 2)).nonzero()[0, 0])
             raise TinnError(f"{self.process.name}: momenta of event {bad} are not finite")
-        return self._m2(p.to(self.device))
+        values = self._m2(p.to(self.device))
+        bad = ~(torch.isfinite(values) & (values > 0))
+        if bad.any():
+            i = int(bad.nonzero()[0, 0])
+            raise TinnError(
+                f"{self.process.name}: |M|^2 of event {i} is {float(values[i])}; expected a positive finite "
+                "value (the reward takes its log)"
+            )
+        return values
 
     @abstractmethod
     def _m2(self, momenta: torch.Tensor) -> torch.Tensor:
