@@ -1,12 +1,13 @@
 """Tree diagrams of a process as data: what the diagram compiler produces and the Lorentz runtime evaluates.
 
 CONTRACT (shared by the compiler and the runtime; change only together):
-- Every line carries a PDG code in the *all-incoming* convention of the vertex it enters: an initial-state leg
-  brings its own PDG, a final-state leg brings the antiparticle of its PDG.
+- Legs are matched to vertex positions *all-outgoing*, as MadGraph does: a final-state leg sits at a position
+  holding its own PDG, an initial-state leg at a position holding the antiparticle of its PDG.
 - A :class:`Current` is an off-shell wavefunction: vertex ``vertex`` (index into ``Model.vertices``) with colour/
   Lorentz term ``term``; the vertex position ``offshell`` is the propagating line, ``inputs`` are the wavefunctions
-  at every *other* position, in vertex order. Its ``pdg`` (all-incoming convention of the next vertex) is the
-  antiparticle of ``Model.vertices[vertex].particles[offshell]`` -- i.e. the particle the vertex sends on.
+  at every *other* position, in vertex order. Its ``pdg`` is the antiparticle of
+  ``Model.vertices[vertex].particles[offshell]``, and it sits at a position holding ``pdg`` in the next vertex
+  (MadGraph's wavefunction PDG: the combined legs act as one outgoing particle ``pdg``).
   Equal currents compare equal (frozen dataclasses), so the runtime computes each distinct one once.
 - An :class:`Amplitude` closes a diagram at ``vertex``/``term`` with ``inputs`` at every position, in order.
 """
@@ -67,3 +68,4 @@ class CompiledProcess:
     diagrams: tuple[Diagram, ...]
     color_matrix: np.ndarray      # (K, K) Gram matrix of the colour basis: sum over colours of b_i b_j^*
     denominator: float            # initial helicities x initial colours x identical-particle factor (MG's IDEN)
+    currents: tuple[Current, ...]  # every distinct current of the diagrams, each after its inputs (evaluation order)

@@ -1,0 +1,541 @@
+"""Evaluate a :class:`CompiledProcess` for a batch of events: |M|^2 summed over helicities and colours.
+
+Design (madgraph4gpu's shape, vectorised over events *and* helicities):
+
+* Every external leg that carries more than one helicity gets its own tensor axis; a wavefunction is shaped
+  (events, h_leg_a, h_leg_b, ...) with size-1 axes for the legs it does not contain. A current over legs X therefore
+  carries exactly the helicities of X and broadcasting builds the product with the others: a sub-current is
+  computed once per batch for all helicity configurations of the full process (no loop over helicities).
+* Each distinct :class:`Current` is computed once per batch (the compiler shares equal ones between diagrams).
+* Helicities of a leg that never contribute (e.g. a right-handed massless quark at a W vertex) are found once, at
+  construction, by evaluating every helicity configuration on random momenta, and dropped from that leg's axis.
+* Colour: J_k = sum_d color_dk sign_d A_d, |M|^2 = sum_hel J^+ G J / denominator (G real symmetric).
+* Large batches run in chunks so the peak memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from tinn_dist.errors import TinnError
+from tinn_dist.physics import lorentz as L
+from tinn_dist.physics.diagrams import Amplitude, CompiledProcess, Current, ExternalLeg, Node
+from tinn_dist.physics.helas import ixxxxx, oxxxxx, sxxxxx, vxxxxx
+from tinn_dist.physics.model import Model
+
+__all__ = ["ProcessRuntime"]
+
+Comp = L.Comp
+Wave = tuple[Comp, Comp]          # (components, stored momentum)
+Kernel = Callable[[list[Wave]], Comp | torch.Tensor]
+
+_CHUNK_BYTES = 1024 * 2**20       # working-set target per chunk (peak memory stays well under 4 GiB)
+_MAX_CHUNK = 16384                # CPU: larger chunks amortise per-op overhead; CUDA: 8x the byte budget
+
+
+def _helicity_values(spin: int, mass: float) -> tuple[int, ...]:
+    if spin == 1:
+        return (0,)
+    if spin == 2:
+        return (-1, 1)
+    if spin == 3:
+        return (-1, 0, 1) if mass != 0.0 else (-1, 1)
+    raise TinnError(f"external particles of spin (2s+1) = {spin} are not supported by the built-in engine")
+
+
+@dataclass
+class _Step:
+    """One distinct current: inputs are indices into the value list; the result is appended."""
+
+    inputs: tuple[int, ...]
+    kernel: Kernel
+
+
+@dataclass
+class _Closing:
+    """One diagram's amplitude vertex: inputs (value indices), its vertex data and colour weights."""
+
+    inputs: tuple[int, ...]
+    amplitude: Amplitude
+    kinds: list[str | None]
+    weights: list[tuple[int, complex]]   # (colour index k, color_dk * sign_d)
+
+
+@dataclass
+class _Group:
+    """Diagrams closed on the same input wavefunction ``big``: J_k += dot(sum_d w_dk partial_d, big).
+
+    The amplitude is linear in each input, A_d = dot(partial_d, big) with partial_d built from the other (smaller)
+    inputs, so summing the partials first does the full-size work (every helicity configuration) once per group
+    and colour instead of once per diagram."""
+
+    big: int
+    dot: str                                             # "spinor" (sum_j), "vector" (Minkowski), "scalar"
+    members: list[tuple[tuple[int, ...], Callable, list[tuple[int, complex]]]] = field(default_factory=list)
+
+
+def _scale(c: complex, x: Comp | torch.Tensor) -> Comp | torch.Tensor:
+    if isinstance(x, tuple):
+        return tuple(c * v for v in x)  # type: ignore[return-value]
+    return c * x
+
+
+def _add(a: Comp | torch.Tensor, b: Comp | torch.Tensor) -> Comp | torch.Tensor:
+    if isinstance(a, tuple):
+        return tuple(x + y for x, y in zip(a, b))  # type: ignore[return-value]
+    return a + b
+
+
+class ProcessRuntime:
+    """Numerical evaluation of one compiled process on one device."""
+
+    def __init__(self, compiled: CompiledProcess, model: Model, device: torch.device) -> None:
+        self.compiled = compiled
+        self.model = model
+        self.device = device
+        self.n_legs = len(compiled.legs)
+        self._leg_mass = [model.mass(leg.pdg) for leg in compiled.legs]
+        self._leg_spin = [model.particle(leg.pdg).spin for leg in compiled.legs]
+        self._nodes: list[Node] = []
+        self._steps: list[_Step] = []
+        self._index: dict[Node, int] = {}
+        self._kind: list[str | None] = []     # "row" / "col" for fermion lines, None for bosons
+        for leg in compiled.legs:
+            self._index[leg] = len(self._nodes)
+            self._nodes.append(leg)
+            self._kind.append(self._external_kind(leg))
+        self._closings: list[_Closing] = []
+        self._plans: dict[tuple[tuple[int, ...], ...], list[_Group]] = {}
+        for diagram in compiled.diagrams:
+            amp = diagram.amplitude
+            inputs = tuple(self._visit(n) for n in amp.inputs)
+            weights = [(k, complex(c) * diagram.sign) for k, c in enumerate(diagram.color) if c != 0]
+            self._closings.append(_Closing(inputs, amp, [self._kind[i] for i in inputs], weights))
+        g = np.asarray(compiled.color_matrix, dtype=np.complex128)
+        if np.abs(g - g.conj().T).max(initial=0.0) > 1e-12 * max(np.abs(g).max(initial=1.0), 1.0):
+            raise TinnError(f"{compiled.name}: colour matrix is not Hermitian")
+        self._gram = torch.as_tensor(g, dtype=torch.complex128, device=device)
+        self._gram_host = [[complex(x) for x in row] for row in g]
+        self.n_colour = self._gram.shape[0]
+        self._helicities: list[tuple[int, ...]] = [
+            _helicity_values(s, m) for s, m in zip(self._leg_spin, self._leg_mass)
+        ]
+        self._prune_helicities()
+
+    # ------------------------------------------------------------------------------------------ planning
+
+    def _external_kind(self, leg: ExternalLeg) -> str | None:
+        """HELAS spinor type of an external fermion: column (ixxxxx: incoming fermion, outgoing antifermion)
+        or row (oxxxxx: outgoing fermion, incoming antifermion)."""
+        if self.model.particle(leg.pdg).spin != 2:
+            return None
+        return "col" if (leg.pdg > 0) == leg.incoming else "row"
+
+    def _visit(self, node: Node) -> int:
+        found = self._index.get(node)
+        if found is not None:
+            return found
+        assert isinstance(node, Current)
+        inputs = tuple(self._visit(n) for n in node.inputs)
+        kinds = [self._kind[i] for i in inputs]
+        kernel, kind = self._current_kernel(node, kinds)
+        self._index[node] = len(self._nodes)
+        self._nodes.append(node)
+        self._kind.append(kind)
+        self._steps.append(_Step(inputs, kernel))
+        return self._index[node]
+
+    def _fermion_positions(self, particles, kinds: list[str | None], what: str) -> tuple[int, int]:
+        """(row position, column position) of a fermion vertex, read off the spinor types of its inputs."""
+        row = [i for i, k in enumerate(kinds) if k == "row"]
+        col = [i for i, k in enumerate(kinds) if k == "col"]
+        fermions = [i for i, pdg in enumerate(particles) if self.model.particle(pdg).spin == 2]
+        if len(fermions) != 2:
+            raise TinnError(f"{what}: fermion vertices must have exactly two fermions, got {particles}")
+        if len(row) == 1 and len(col) == 1:
+            return row[0], col[0]
+        if len(row) + len(col) == 1:   # the off-shell position is the other fermion
+            known = (row or col)[0]
+            other = fermions[0] if fermions[1] == known else fermions[1]
+            return (known, other) if row else (other, known)
+        raise TinnError(f"{what}: inconsistent fermion flow at vertex {particles} (inputs {kinds})")
+
+    def _term(self, vertex: int, term: int) -> tuple[tuple[int, ...], tuple[str, ...], tuple[complex, ...]]:
+        v = self.model.vertices[vertex]
+        t = v.terms[term]
+        couplings = tuple(self.model.couplings[c] for c in t.couplings)
+        return v.particles, t.lorentz, couplings
+
+    @staticmethod
+    def _family(lorentz: tuple[str, ...]) -> str:
+        fams = set()
+        for name in lorentz:
+            if name in L.FFV_CHIRAL:
+                fams.add("FFV")
+            elif name in L.FFS_CHIRAL:
+                fams.add("FFS")
+            elif name in L.VVVV_METRIC:
+                fams.add("VVVV")
+            elif name in ("VVV1", "VVS1", "VVSS1", "SSS1", "SSSS1"):
+                fams.add(name)
+            else:
+                raise TinnError(f"Lorentz structure {name!r} is not implemented by the built-in engine")
+        if len(fams) != 1:
+            raise TinnError(f"vertex term mixes Lorentz families {sorted(fams)}")
+        return fams.pop()
+
+    @staticmethod
+    def _chiral(table: dict[str, tuple[float, float]], lorentz, couplings) -> tuple[complex, complex]:
+        cl = sum(c * table[n][0] for n, c in zip(lorentz, couplings))
+        cr = sum(c * table[n][1] for n, c in zip(lorentz, couplings))
+        return complex(cl), complex(cr)
+
+    @staticmethod
+    def _metric(lorentz, couplings) -> tuple[complex, complex, complex]:
+        return tuple(complex(sum(c * L.VVVV_METRIC[n][i] for n, c in zip(lorentz, couplings))) for i in range(3))  # type: ignore[return-value]
+
+    def _propagator(self, pdg: int, polarization: str | None) -> Callable[[object, Comp, bool], Comp]:
+        particle = self.model.particle(pdg)
+        mass, width = self.model.mass(pdg), self.model.width(pdg)
+        if particle.spin == 1:
+            return lambda t, q, _: L.scalar_propagator(t, q, mass, width)  # type: ignore[arg-type]
+        if particle.spin == 3:
+            if polarization is not None:
+                return lambda t, q, _: L.polarised_vector_propagator(t, q, mass, width, polarization)  # type: ignore[arg-type]
+            return lambda t, q, _: L.vector_propagator(t, q, mass, width)  # type: ignore[arg-type]
+        if particle.spin == 2:
+            def fermion(t, q, row: bool) -> Comp:
+                if row:
+                    return L.fermion_row_propagator(t, q, mass, width)
+                return L.fermion_col_propagator(t, tuple(-x for x in q), mass, width)  # type: ignore[arg-type]
+            return fermion
+        raise TinnError(f"propagating particle {pdg} of spin (2s+1) = {particle.spin} is not supported")
+
+    def _current_kernel(self, cur: Current, input_kinds: list[str | None]) -> tuple[Kernel, str | None]:
+        particles, lorentz, couplings = self._term(cur.vertex, cur.term)
+        family = self._family(lorentz)
+        n = len(particles)
+        off = cur.offshell
+        others = [i for i in range(n) if i != off]
+        prop = self._propagator(particles[off], cur.polarization)
+        kinds: list[str | None] = [None] * n
+        for pos, k in zip(others, input_kinds):
+            kinds[pos] = k
+
+        def place(waves: list[Wave]) -> tuple[list[Comp | None], Comp]:
+            comps: list[Comp | None] = [None] * n
+            q = None
+            for pos, (w, p) in zip(others, waves):
+                comps[pos] = w
+                q = p if q is None else L.add(q, p)
+            assert q is not None
+            return comps, q
+
+        if family in ("FFV", "FFS"):
+            table = L.FFV_CHIRAL if family == "FFV" else L.FFS_CHIRAL
+            cl, cr = self._chiral(table, lorentz, couplings)
+            row_pos, col_pos = self._fermion_positions(particles, kinds, self.compiled.name)
+            bos_pos = 3 - row_pos - col_pos
+            if off == bos_pos:
+                contract = L.ffv_vector if family == "FFV" else L.ffs_scalar
+
+                def k_boson(waves: list[Wave]) -> Comp:
+                    c, q = place(waves)
+                    return prop(contract(c[row_pos], c[col_pos], cl, cr), q, False)
+                return k_boson, None
+            if off == col_pos:   # the row spinor and the boson remain: result is a row spinor
+                fn = L.ffv_row if family == "FFV" else L.ffs_row
+
+                def k_row(waves: list[Wave]) -> Comp:
+                    c, q = place(waves)
+                    return prop(fn(c[row_pos], c[bos_pos], cl, cr), q, True)
+                return k_row, "row"
+            fn = L.ffv_col if family == "FFV" else L.ffs_col
+
+            def k_col(waves: list[Wave]) -> Comp:
+                c, q = place(waves)
+                return prop(fn(c[col_pos], c[bos_pos], cl, cr), q, False)
+            return k_col, "col"
+        g = complex(sum(couplings))
+        if family == "VVV1":
+            if len(couplings) != 1:
+                raise TinnError("VVV1 vertex terms must carry one coupling")
+
+            def k_vvv(waves: list[Wave]) -> Comp:
+                c, q = place(waves)
+                ps: list[Comp] = [None, None, None]  # type: ignore[list-item]
+                for pos, (_, p) in zip(others, waves):
+                    ps[pos] = p
+                ps[off] = tuple(-x for x in q)  # type: ignore[assignment]
+                return prop(L.vvv1_current(off, c, ps, g), q, False)
+            return k_vvv, None
+        if family == "VVVV":
+            coeffs = self._metric(lorentz, couplings)
+
+            def k_vvvv(waves: list[Wave]) -> Comp:
+                c, q = place(waves)
+                return prop(L.vvvv_current(off, c, coeffs), q, False)
+            return k_vvvv, None
+        if family in ("VVS1", "VVSS1"):
+            vec = [i for i in range(n) if self.model.particle(particles[i]).spin == 3]
+            sca = [i for i in range(n) if self.model.particle(particles[i]).spin == 1]
+
+            def k_vvs(waves: list[Wave]) -> Comp:
+                c, q = place(waves)
+                s = g
+                for i in sca:
+                    if i != off:
+                        s = s * c[i][0]  # type: ignore[index]
+                if off in vec:
+                    partner = c[vec[0] if vec[1] == off else vec[1]]
+                    return prop(tuple(s * x for x in partner), q, False)  # type: ignore[union-attr]
+                return prop(s * L.mdot(c[vec[0]], c[vec[1]]), q, False)  # type: ignore[arg-type]
+            return k_vvs, None
+        # SSS1 / SSSS1
+
+        def k_sss(waves: list[Wave]) -> Comp:
+            c, q = place(waves)
+            s = g
+            for i in others:
+                s = s * c[i][0]  # type: ignore[index]
+            return prop(s, q, False)
+        return k_sss, None
+
+    def _partial(self, closing: _Closing, big: int) -> tuple[Callable[[list[Wave]], object], str]:
+        """(-i) x the amplitude with input position ``big`` left open: a function of the other inputs' waves
+        (the open one is passed as None) and how it contracts with the open wavefunction."""
+        amp, kinds = closing.amplitude, closing.kinds
+        particles, lorentz, couplings = self._term(amp.vertex, amp.term)
+        family = self._family(lorentz)
+        n = len(particles)
+        mi = -1j
+        if family in ("FFV", "FFS"):
+            table = L.FFV_CHIRAL if family == "FFV" else L.FFS_CHIRAL
+            cl, cr = self._chiral(table, lorentz, couplings)
+            cl, cr = mi * cl, mi * cr
+            row_pos, col_pos = self._fermion_positions(particles, kinds, self.compiled.name)
+            bos_pos = 3 - row_pos - col_pos
+            if big == row_pos:
+                fn = L.ffv_col if family == "FFV" else L.ffs_col
+                return (lambda w: fn(w[col_pos][0], w[bos_pos][0], cl, cr)), "spinor"
+            if big == col_pos:
+                fn = L.ffv_row if family == "FFV" else L.ffs_row
+                return (lambda w: fn(w[row_pos][0], w[bos_pos][0], cl, cr)), "spinor"
+            if family == "FFV":
+                return (lambda w: L.ffv_vector(w[row_pos][0], w[col_pos][0], cl, cr)), "vector"
+            return (lambda w: L.ffs_scalar(w[row_pos][0], w[col_pos][0], cl, cr)), "scalar"
+        g = mi * complex(sum(couplings))
+        if family == "VVV1":
+            def vvv(w: list[Wave]) -> Comp:
+                return L.vvv1_current(big, [None if i == big else w[i][0] for i in range(3)], [x[1] for x in w], g)
+            return vvv, "vector"
+        if family == "VVVV":
+            coeffs = tuple(mi * c for c in self._metric(lorentz, couplings))
+            return (lambda w: L.vvvv_current(big, [None if i == big else w[i][0] for i in range(4)], coeffs)), "vector"
+        spins = [self.model.particle(pdg).spin for pdg in particles]
+        scalars = [i for i in range(n) if spins[i] == 1 and i != big]
+        vectors = [i for i in range(n) if spins[i] == 3]
+
+        def product(w: list[Wave]) -> torch.Tensor:
+            s: object = g
+            for i in scalars:
+                s = s * w[i][0][0]
+            return s  # type: ignore[return-value]
+
+        if family in ("VVS1", "VVSS1"):
+            if big in vectors:
+                partner = vectors[0] if vectors[1] == big else vectors[1]
+                return (lambda w: tuple(product(w) * x for x in w[partner][0])), "vector"
+            return (lambda w: product(w) * L.mdot(w[vectors[0]][0], w[vectors[1]][0])), "scalar"
+        return product, "scalar"
+
+    def _plan(self, helicities: list[tuple[int, ...]]) -> list[_Group]:
+        """Group the diagrams by the input they close on (the one with most helicity configurations)."""
+        size = [0] * len(self._nodes)
+        for i, node in enumerate(self._nodes):
+            legs = node.legs
+            size[i] = int(np.prod([len(helicities[leg]) for leg in legs]))
+        groups: dict[tuple[int, str], _Group] = {}
+        for closing in self._closings:
+            big_pos = max(range(len(closing.inputs)), key=lambda pos: size[closing.inputs[pos]])
+            fn, dot = self._partial(closing, big_pos)
+            big = closing.inputs[big_pos]
+            group = groups.setdefault((big, dot), _Group(big, dot))
+            group.members.append((closing.inputs, fn, closing.weights))
+        return list(groups.values())
+
+    # ------------------------------------------------------------------------------------------ evaluation
+
+    def _externals(self, p: torch.Tensor, helicities: list[tuple[int, ...]], axes: list[int | None], n_axes: int) -> list[Wave]:
+        """HELAS wavefunctions of every leg, helicities stacked on the leg's axis."""
+        b = p.shape[0]
+        waves: list[Wave] = []
+        for i, leg in enumerate(self.compiled.legs):
+            mom = p[:, i, :]
+            pdg, mass, spin, hels = leg.pdg, self._leg_mass[i], self._leg_spin[i], helicities[i]
+            if spin == 2:
+                fermion = pdg > 0
+                if leg.incoming:
+                    wf = ixxxxx(mom, mass, hels, 1) if fermion else oxxxxx(mom, mass, hels, -1)
+                else:
+                    wf = oxxxxx(mom, mass, hels, 1) if fermion else ixxxxx(mom, mass, hels, -1)
+            elif spin == 3:
+                wf = vxxxxx(mom, mass, hels, -1 if leg.incoming else 1)
+            else:
+                wf = sxxxxx(mom, -1 if leg.incoming else 1)
+            shape = [b] + [1] * n_axes
+            if axes[i] is not None:
+                shape[1 + axes[i]] = len(hels)
+            w = wf.w.reshape([4] + shape)
+            q = wf.p.reshape([4, b] + [1] * n_axes)
+            waves.append((tuple(w.unbind(0)), tuple(q.unbind(0))))  # type: ignore[arg-type]
+        return waves
+
+    def colour_amplitudes(self, p: torch.Tensor, replace: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
+        """The colour-ordered amplitudes J_k for every kept helicity configuration: complex (K, B, *axes).
+
+        ``replace`` maps a leg index to a complex (B, 4) vector used instead of that leg's HELAS wavefunction
+        (for every helicity), e.g. a gluon's momentum for a gauge-invariance check.
+        """
+        jk, shape = self._colour_vectors(p, self._helicities, replace)
+        return self._stack(jk, shape, p.device)
+
+    def _colour_vectors(self, p: torch.Tensor, helicities: list[tuple[int, ...]],
+                        replace: dict[int, torch.Tensor] | None = None
+                        ) -> tuple[list[torch.Tensor | None], list[int]]:
+        """J_k of every colour basis element (None where no diagram contributes), each broadcastable to the
+        returned shape (B, *helicity axes)."""
+        axes: list[int | None] = []
+        n_axes = 0
+        for h in helicities:
+            if len(h) > 1:
+                axes.append(n_axes)
+                n_axes += 1
+            else:
+                axes.append(None)
+        values: list[Wave] = self._externals(p, helicities, axes, n_axes)
+        for leg, vec in (replace or {}).items():
+            w, q = values[leg]
+            shape = torch.broadcast_shapes(*(c.shape for c in w))
+            values[leg] = (tuple(vec[:, m].reshape([-1] + [1] * n_axes).expand(shape) for m in range(4)), q)  # type: ignore[assignment]
+        for step in self._steps:
+            args = [values[i] for i in step.inputs]
+            comps = step.kernel(args)
+            q = args[0][1]
+            for a in args[1:]:
+                q = L.add(q, a[1])
+            values.append((comps, q))  # type: ignore[arg-type]
+        shape = [p.shape[0]] + [len(h) for h in helicities if len(h) > 1]
+        plan = self._plans.get(tuple(helicities))
+        if plan is None:
+            plan = self._plans.setdefault(tuple(helicities), self._plan(helicities))
+        jk: list[torch.Tensor | None] = [None] * self.n_colour
+        for group in plan:
+            sums: list[Comp | torch.Tensor | None] = [None] * self.n_colour
+            for inputs, fn, weights in group.members:
+                partial = fn([values[i] for i in inputs])
+                for k, c in weights:
+                    term = partial if c == 1 else _scale(c, partial)
+                    sums[k] = term if sums[k] is None else _add(sums[k], term)
+            big = values[group.big][0]
+            for k, part in enumerate(sums):
+                if part is None:
+                    continue
+                if group.dot == "spinor":
+                    a = part[0] * big[0] + part[1] * big[1] + part[2] * big[2] + part[3] * big[3]
+                elif group.dot == "vector":
+                    a = L.mdot(part, big)  # type: ignore[arg-type]
+                else:
+                    a = part * big[0]
+                jk[k] = a if jk[k] is None else jk[k] + a
+        return jk, shape
+
+    @staticmethod
+    def _stack(jk: list[torch.Tensor | None], shape: list[int], device: torch.device) -> torch.Tensor:
+        full = torch.zeros(shape, dtype=torch.complex128, device=device)
+        return torch.stack([full if j is None else j.expand(shape) for j in jk])
+
+    def _m2_chunk(self, p: torch.Tensor) -> torch.Tensor:
+        """|M|^2 of one chunk: Re(J^+ G J) summed over helicities (direct sums for a few colour flows)."""
+        jk, shape = self._colour_vectors(p, self._helicities)
+        k = self.n_colour
+        if k > 4:
+            return self._m2_from_colour(self._stack(jk, shape, p.device))
+        g = self._gram_host
+        total = torch.zeros(p.shape[0], dtype=torch.float64, device=p.device)
+        dims = tuple(range(1, len(shape)))
+        for a in range(k):
+            ja = jk[a]
+            if ja is None:
+                continue
+            term = g[a][a].real * (ja.real * ja.real + ja.imag * ja.imag)
+            for b in range(a + 1, k):
+                jb = jk[b]
+                if jb is None or g[a][b] == 0:
+                    continue
+                term = term + 2.0 * torch.real(g[a][b] * (ja.conj() * jb))
+            term = term.expand(shape)
+            total = total + (term.sum(dim=dims) if dims else term)
+        return total / self.compiled.denominator
+
+    def _m2_from_colour(self, jk: torch.Tensor) -> torch.Tensor:
+        return self._per_helicity(jk).reshape(jk.shape[1], -1).sum(1) / self.compiled.denominator
+
+    def _per_helicity(self, jk: torch.Tensor) -> torch.Tensor:
+        """Re(J^+ G J) for every event and helicity configuration: (B, *helicity axes)."""
+        k = jk.shape[0]
+        flat = jk.reshape(k, -1)
+        return torch.real(flat.conj() * (self._gram @ flat)).sum(0).reshape(jk.shape[1:])
+
+    def _prune_helicities(self) -> None:
+        """Drop, per leg, the helicities that contribute nothing on random momenta (identically vanishing)."""
+        gen = torch.Generator(device="cpu").manual_seed(20260)
+        n = 3
+        p3 = torch.randn((n, self.n_legs, 3), generator=gen, dtype=torch.float64) * 100.0
+        e = torch.sqrt((p3 * p3).sum(-1) + 100.0**2)
+        p = torch.cat([e.unsqueeze(-1), p3], dim=-1).to(self.device)
+        jk, shape = self._colour_vectors(p, self._helicities)
+        per = self._per_helicity(self._stack(jk, shape, p.device)).abs().sum(0)      # (h0, ..., hN-1)
+        total = float(per.sum())
+        if not math.isfinite(total) or total <= 0.0:
+            raise TinnError(f"{self.compiled.name}: |M|^2 vanishes or is not finite on random momenta")
+        kept: list[tuple[int, ...]] = []
+        axis = 0
+        for hs in self._helicities:
+            if len(hs) == 1:
+                kept.append(hs)
+                continue
+            other = tuple(a for a in range(per.ndim) if a != axis)
+            contrib = per.sum(dim=other) if other else per
+            kept.append(tuple(h for h, c in zip(hs, contrib.tolist()) if c > 1e-13 * total))
+            axis += 1
+        self._helicities = kept
+        axes_sizes = [len(h) for h in kept if len(h) > 1]
+        self.n_helicity = int(np.prod(axes_sizes)) if axes_sizes else 1
+        # bytes per event held during a chunk: every node's wavefunction (4 complex components over its own
+        # helicity configurations) plus the colour vectors, doubled for temporaries
+        node_elems = sum(4 * int(np.prod([len(kept[leg]) for leg in node.legs])) for node in self._nodes)
+        per_event = 2 * 16 * (node_elems + (self.n_colour + 4) * self.n_helicity)
+        if self.device.type == "cuda":   # a GPU wants large launches; bound only by memory
+            self.chunk = max(16, min(2**20, 8 * _CHUNK_BYTES // per_event))
+        else:
+            self.chunk = max(16, min(_MAX_CHUNK, _CHUNK_BYTES // per_event))
+
+    def m2(self, p: torch.Tensor) -> torch.Tensor:
+        """|M|^2 for momenta (B, N, 4) float64 on this runtime's device."""
+        out = []
+        for start in range(0, p.shape[0], self.chunk):
+            chunk = p[start:start + self.chunk]
+            out.append(self._m2_chunk(chunk))
+        if not out:
+            return torch.zeros(0, dtype=torch.float64, device=p.device)
+        return torch.cat(out)
+
+    @property
+    def helicities(self) -> list[tuple[int, ...]]:
+        return list(self._helicities)
