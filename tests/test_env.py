@@ -1,0 +1,116 @@
+"""The batched assignment environment and its gymnasium view, on real tt events with the built-in engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env
+from rl_support import needs_builtin, tt_events, tt_matrix_element
+
+from tinn_dist.errors import TinnError
+from tinn_dist.physics.matrix_element import MatrixElement
+from tinn_dist.rl.env import AssignmentEnv, AssignmentGymEnv, n_actions, swap_pairs
+
+# Two shared cores: one torch thread avoids oversubscription (2 threads on a busy machine run ~8x slower).
+torch.set_num_threads(1)
+
+
+def test_action_space_sizes() -> None:
+    # d_A = 1 + (N-2)(N-3)/2: tt/wwuu N=8 -> 16, ttw N=10 -> 29, tttt N=14 -> 67
+    assert [n_actions(n) for n in (8, 10, 14)] == [16, 29, 67]
+    pairs = swap_pairs(8)
+    assert len(pairs) == 15 and pairs.min() == 2 and pairs.max() == 7
+    assert (pairs[:, 0] < pairs[:, 1]).all() and len({tuple(p) for p in pairs}) == 15
+
+
+class CountingME(MatrixElement):
+    """The real built-in engine, counting how many batched calls reach it."""
+
+    def __init__(self, inner: MatrixElement) -> None:
+        self.inner, self.process, self.alphas, self.calls = inner, inner.process, inner.alphas, 0
+
+    def _m2(self, momenta: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.inner._m2(momenta)
+
+
+@needs_builtin
+def test_lockstep_episode_rewards_masks_and_one_call_per_step() -> None:
+    events = tt_events(64)
+    me = CountingME(tt_matrix_element())
+    env = AssignmentEnv(me, events.momenta)
+    idx = np.arange(64)
+    batch = env.reset(idx)
+    assert np.array_equal(batch.perm, np.broadcast_to(np.arange(8), (64, 8)))
+    np.testing.assert_allclose(batch.m, me.m2(events.momenta).numpy(), rtol=1e-12)
+    rng = np.random.default_rng(0)
+    total = np.zeros(64)
+    for t in range(env.n_steps):
+        mask = env.legal_mask(batch)
+        assert mask[:, 0].all()  # do-nothing is always legal
+        actions = np.where(mask, rng.random(mask.shape), -1).argmax(axis=1)
+        actions[:8] = 0  # some episodes do nothing this step
+        m_before, calls_before = batch.m.copy(), me.calls
+        rewards, done = env.step(batch, actions)
+        assert me.calls == calls_before + 1  # ONE batched matrix-element call per step
+        assert done == (t == env.n_steps - 1)
+        assert (rewards[:8] == 0).all()
+        fresh = me.m2(env.gather(idx, batch.perm)).numpy()
+        np.testing.assert_allclose(batch.m, fresh, rtol=1e-12)  # cached m is the current state's m
+        np.testing.assert_allclose(rewards, np.log(fresh / m_before), rtol=1e-9, atol=1e-12)
+        swapped = actions != 0
+        assert (
+            batch.used[swapped, actions[swapped]].all()
+            and not env.legal_mask(batch)[swapped, actions[swapped]].any()
+        )
+        total += rewards
+    assert (batch.perm[:, :2] == [0, 1]).all()  # initial slots never move
+    np.testing.assert_allclose(total, np.log(batch.m / batch.m_start), rtol=1e-9, atol=1e-9)
+    with pytest.raises(TinnError, match="ended"):
+        env.step(batch, np.zeros(64, dtype=np.int64))
+
+
+@needs_builtin
+def test_used_swap_is_rejected() -> None:
+    env = AssignmentEnv(tt_matrix_element(), tt_events(4).momenta)
+    batch = env.reset(np.arange(4))
+    env.step(batch, np.array([3, 0, 0, 0]))
+    with pytest.raises(TinnError, match="action 3 of episode 0 is a swap already used"):
+        env.step(batch, np.array([3, 0, 0, 0]))
+
+
+class CorruptingME(MatrixElement):
+    """The real engine with the last row's value replaced: a backend failure the environment must report."""
+
+    def __init__(self, inner: MatrixElement, bad_value: float) -> None:
+        self.inner, self.process, self.alphas, self.bad = inner, inner.process, inner.alphas, bad_value
+
+    def _m2(self, momenta: torch.Tensor) -> torch.Tensor:
+        m = self.inner._m2(momenta).clone()
+        m[-1] = self.bad
+        return m
+
+
+@needs_builtin
+@pytest.mark.parametrize("bad", [0.0, -1e-12, float("nan")])
+def test_non_positive_or_nan_matrix_element_names_the_event(bad: float) -> None:
+    env = AssignmentEnv(CorruptingME(tt_matrix_element(), bad), tt_events(9).momenta)
+    batch_events = np.array([8, 2, 5])  # batch row 2 is event 5
+    with pytest.raises(TinnError, match=r"environment: event 5, slot order \[0, 1, 2, 3, 4, 5, 6, 7\]"):
+        env.reset(batch_events)
+
+
+@needs_builtin
+def test_gymnasium_view_passes_the_env_checker_and_masks() -> None:
+    gym_env = AssignmentGymEnv(AssignmentEnv(tt_matrix_element(), tt_events(16).momenta))
+    check_env(gym_env, skip_render_check=True)
+    obs, info = gym_env.reset(seed=1, options={"event": 3})
+    assert info["event"] == 3 and obs["momenta"].shape == (8, 4) and obs["action_mask"].all()
+    obs, reward, terminated, truncated, info = gym_env.step(5)
+    assert obs["action_mask"][5] == 0 and not info["illegal_action"] and np.isfinite(reward)
+    obs, reward, terminated, truncated, info = gym_env.step(5)  # used swap -> applied as do-nothing
+    assert info["illegal_action"] and reward == 0.0
+    for _ in range(3):
+        obs, reward, terminated, truncated, info = gym_env.step(0)
+    assert terminated and not truncated

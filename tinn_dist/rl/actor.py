@@ -1,0 +1,77 @@
+"""The policy side: ε-greedy action choice with the legal-action mask, and rollouts of a lockstep batch of
+episodes into columnar transition chunks. Plain torch/numpy; a Ray rollout worker wraps :class:`EpisodeRunner`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tinn_dist.rl.dqn import masked_q
+from tinn_dist.rl.env import AssignmentEnv, EpisodeBatch
+from tinn_dist.rl.qnet import QNetwork
+from tinn_dist.rl.transitions import Transitions
+
+__all__ = ["EpisodeRunner", "select_actions"]
+
+
+def select_actions(
+    q: torch.Tensor, mask: np.ndarray, epsilon: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Per row: with probability epsilon[b] a uniformly random legal action, else the legal argmax of q."""
+    greedy = masked_q(q, torch.from_numpy(mask)).argmax(dim=1).numpy()
+    # Random legal action: the argmax of uniform noise over the legal entries (illegal ones get -1).
+    random = np.where(mask, rng.random(mask.shape), -1.0).argmax(axis=1)
+    explore = rng.random(len(mask)) < epsilon
+    return np.where(explore, random, greedy).astype(np.int64)
+
+
+class EpisodeRunner:
+    """Holds an environment and a CPU copy of the Q-network; runs batches of episodes to completion."""
+
+    def __init__(self, env: AssignmentEnv, qnet: QNetwork, seed: int = 0) -> None:
+        self.env = env
+        self.qnet = qnet.eval()
+        self.rng = np.random.default_rng(seed)
+        self.weights_version = -1
+
+    def set_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> None:
+        self.qnet.load_state_dict(state_dict)
+        self.weights_version = int(version)
+
+    @torch.no_grad()
+    def q_values(self, obs: np.ndarray) -> torch.Tensor:
+        return self.qnet(torch.from_numpy(obs))
+
+    def run(self, event_idx: np.ndarray, epsilon: np.ndarray) -> tuple[Transitions, EpisodeBatch]:
+        """Play T = N - 3 lockstep steps for the events ``event_idx`` with per-episode ``epsilon`` (0: greedy).
+
+        Returns the transitions (step-major: all episodes' step 0, then step 1, ...) and the final batch state
+        (``perm``, ``m``, ``m_start`` give each episode's assignment and gain log(m / m_start)).
+        """
+        batch = self.env.reset(event_idx)
+        obs, mask = self.env.obs(batch), self.env.legal_mask(batch)
+        chunks = []
+        done = False
+        while not done:
+            actions = select_actions(self.q_values(obs), mask, epsilon, self.rng)
+            rewards, done = self.env.step(batch, actions)
+            next_obs, next_mask = self.env.obs(batch), self.env.legal_mask(batch)
+            chunks.append(
+                Transitions(
+                    obs, actions, rewards.astype(np.float32), next_obs, next_mask, np.full(len(batch), done)
+                )
+            )
+            obs, mask = next_obs, next_mask
+        return Transitions.concat(chunks), batch
+
+    def greedy(self, event_idx: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Greedy assignment of many events, ``chunk`` at a time: (perm (E, N), m_final (E,), m_start (E,))."""
+        perms, m, m0 = [], [], []
+        for start in range(0, len(event_idx), chunk):
+            idx = np.asarray(event_idx[start : start + chunk])
+            _, batch = self.run(idx, np.zeros(len(idx)))
+            perms.append(batch.perm)
+            m.append(batch.m)
+            m0.append(batch.m_start)
+        return np.concatenate(perms), np.concatenate(m), np.concatenate(m0)

@@ -1,0 +1,266 @@
+"""The local single-process runner: the paper's DQN loop, with B episodes stepped in lockstep.
+
+Each iteration, top to bottom:
+  1. pick B training events at random; episode numbers k..k+B-1 give each its ε (schedule.py);
+  2. play them to the end (T = N - 3 steps, one batched |M|^2 call per step) with the CPU policy copy;
+  3. add the B·T transitions to the reward-binned replay;
+  4. once replay holds ``learning_starts`` transitions, do updates until the learner has consumed
+     ``replay_ratio`` samples per transition added (decoupled from env steps: ratio, not "one update per step");
+  5. copy the policy to the target net every ``target_sync_episodes`` episodes; hand the new weights (with their
+     version) to the policy copy.
+Every ``log_every`` episodes a row goes to ``RUN/metrics.csv``; every ``checkpoint_every`` episodes, at the end
+and on Ctrl-C (at the next batch boundary) ``RUN/checkpoint.pt`` is written. The replay buffer is not
+checkpointed: after ``--resume`` it refills (``learning_starts`` again) while every counter, RNG state and ε
+continue.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from tinn_dist.errors import TinnError
+from tinn_dist.rl.builder import build_env, build_learner, build_replay, build_runner, holdout_split
+from tinn_dist.rl.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from tinn_dist.rl.config import TrainConfig, config_from_dict
+from tinn_dist.rl.schedule import EpsilonSchedule
+
+__all__ = ["METRICS_FIELDS", "Counters", "LocalTrainer"]
+
+METRICS_NAME = "metrics.csv"
+METRICS_FIELDS = (
+    "episodes",
+    "env_steps",
+    "me_evals",
+    "updates",
+    "wall_s",
+    "episodes_per_s",
+    "env_steps_per_s",
+    "me_evals_per_s",
+    "updates_per_s",
+    "mean_gain",
+    "greedy_gain",
+    "epsilon",
+    "loss",
+    "q_mean",
+    "replay_size",
+)
+
+
+@dataclass(slots=True)
+class Counters:
+    episodes: int = 0
+    env_steps: int = 0
+    me_evals: int = 0
+    updates: int = 0
+    samples: int = 0  # transitions consumed by the learner
+    wall_s: float = 0.0  # training wall time summed over runs (resume included)
+    sample_credit: float = 0.0  # samples owed to the learner by the replay ratio, not yet consumed
+    target_synced_at: int = 0  # episode count at the last target sync
+
+
+class LocalTrainer:
+    """Builds all parts from ``cfg`` and trains on the training part of ``events`` in this process."""
+
+    def __init__(self, cfg: TrainConfig, events: Any, run_dir: str | Path, device: str = "cpu") -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.train_idx, self.holdout_idx = holdout_split(len(events), cfg.events.holdout_fraction)
+        torch.manual_seed(cfg.seed)
+        self.env = build_env(cfg, np.asarray(events.momenta)[self.train_idx])
+        self.learner = build_learner(cfg, device)
+        self.runner = build_runner(cfg, self.env, seed=cfg.seed + 1)
+        self._push_weights()
+        self.replay = build_replay(cfg, seed=cfg.seed + 2)
+        self.schedule = EpsilonSchedule(cfg.exploration)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.counters = Counters()
+        self._interval: dict[str, list[float]] = {"gain": [], "greedy_gain": [], "loss": [], "q_mean": []}
+        self._stop = False
+
+    def _push_weights(self) -> None:
+        version, weights = self.learner.get_weights()
+        self.runner.set_weights(weights, version)
+
+    # -- one iteration -------------------------------------------------------------------------------------------
+    def iteration(self) -> dict[str, float]:
+        """Steps 1-5 of the module docstring for one lockstep batch; returns its statistics."""
+        c, cfg = self.counters, self.cfg
+        b = cfg.rollout.episodes_per_batch
+        episode_ids = c.episodes + np.arange(b)
+        epsilon = self.schedule.epsilon(episode_ids)
+        events = self.rng.integers(len(self.env), size=b)
+        me0, steps0 = self.env.me_evals, self.env.env_steps
+        chunk, final = self.runner.run(events, epsilon)
+        self.replay.add(chunk)
+        c.episodes += b
+        c.env_steps += self.env.env_steps - steps0
+        c.me_evals += self.env.me_evals - me0
+        gains = np.log(final.m / final.m_start)
+        self._interval["gain"].extend(gains.tolist())
+        self._interval["greedy_gain"].extend(gains[epsilon == 0].tolist())
+
+        if len(self.replay) >= cfg.dqn.learning_starts:
+            c.sample_credit += cfg.dqn.replay_ratio * len(chunk)
+        while c.sample_credit >= cfg.dqn.batch_size:
+            info = self.learner.update(self.replay.sample(cfg.dqn.batch_size))
+            c.sample_credit -= cfg.dqn.batch_size
+            c.samples += cfg.dqn.batch_size
+            c.updates += 1
+            self._interval["loss"].append(info["loss"])
+            self._interval["q_mean"].append(info["q_mean"])
+        if c.episodes - c.target_synced_at >= cfg.dqn.target_sync_episodes:
+            self.learner.sync_target()
+            c.target_synced_at = c.episodes
+        if self.runner.weights_version != self.learner.version:
+            self._push_weights()
+        return {"mean_gain": float(gains.mean()), "epsilon": float(self.schedule.base_epsilon(c.episodes))}
+
+    # -- the loop ------------------------------------------------------------------------------------------------
+    def train(self, max_episodes: int, max_minutes: float | None = None, progress: bool = True) -> Counters:
+        """Train until ``max_episodes`` episodes in total (resume included) or ``max_minutes`` of this run."""
+        c, cfg = self.counters, self.cfg
+        self._stop = False
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        start = time.perf_counter()
+        wall0 = c.wall_s
+        last_log = last_ckpt = c.episodes
+        rate_ref = (time.perf_counter(), c.episodes, c.env_steps, c.me_evals, c.updates)
+        # Ctrl-C handling needs the main thread (signal handlers cannot be set elsewhere, e.g. in a Ray actor).
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, self._request_stop) if main_thread else None
+        bar = tqdm(
+            total=max_episodes, initial=c.episodes, unit="ep", disable=not progress, dynamic_ncols=True
+        )
+        try:
+            while c.episodes < max_episodes and not self._stop:
+                if max_minutes is not None and time.perf_counter() - start >= 60.0 * max_minutes:
+                    break
+                stats = self.iteration()
+                c.wall_s = wall0 + time.perf_counter() - start
+                bar.update(cfg.rollout.episodes_per_batch)
+                now = time.perf_counter()
+                dt = max(now - rate_ref[0], 1e-9)
+                rates = {
+                    "episodes_per_s": (c.episodes - rate_ref[1]) / dt,
+                    "env_steps_per_s": (c.env_steps - rate_ref[2]) / dt,
+                    "me_evals_per_s": (c.me_evals - rate_ref[3]) / dt,
+                    "updates_per_s": (c.updates - rate_ref[4]) / dt,
+                }
+                bar.set_postfix(
+                    ep_s=f"{rates['episodes_per_s']:.0f}",
+                    steps_s=f"{rates['env_steps_per_s']:.0f}",
+                    me_s=f"{rates['me_evals_per_s']:.0f}",
+                    gain=f"{stats['mean_gain']:.2f}",
+                    eps=f"{stats['epsilon']:.3f}",
+                    refresh=False,
+                )
+                if c.episodes - last_log >= cfg.train.log_every:
+                    self._log_row(rates, stats["epsilon"])
+                    last_log = c.episodes
+                    rate_ref = (now, c.episodes, c.env_steps, c.me_evals, c.updates)
+                if c.episodes - last_ckpt >= cfg.train.checkpoint_every:
+                    self.save()
+                    last_ckpt = c.episodes
+        finally:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
+            bar.close()
+            c.wall_s = wall0 + time.perf_counter() - start
+            self.save()
+        if self._stop:
+            raise KeyboardInterrupt
+        return c
+
+    def _request_stop(self, signum: int, frame: object) -> None:
+        """First Ctrl-C: finish the current batch, checkpoint, stop. A second one interrupts at once."""
+        self._stop = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def _log_row(self, rates: dict[str, float], epsilon: float) -> None:
+        c = self.counters
+        mean = {k: float(np.mean(v)) if v else float("nan") for k, v in self._interval.items()}
+        row = {
+            "episodes": c.episodes,
+            "env_steps": c.env_steps,
+            "me_evals": c.me_evals,
+            "updates": c.updates,
+            "wall_s": round(c.wall_s, 3),
+            **{k: round(v, 3) for k, v in rates.items()},
+            "mean_gain": mean["gain"],
+            "greedy_gain": mean["greedy_gain"],
+            "epsilon": epsilon,
+            "loss": mean["loss"],
+            "q_mean": mean["q_mean"],
+            "replay_size": len(self.replay),
+        }
+        path = self.run_dir / METRICS_NAME
+        new = not path.exists()
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=METRICS_FIELDS)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        for v in self._interval.values():
+            v.clear()
+
+    # -- checkpoints -----------------------------------------------------------------------------------------------
+    def save(self) -> Path:
+        payload = {
+            "config": self.cfg.to_dict(),
+            "learner": self.learner.state_dict(),
+            "counters": dataclasses.asdict(self.counters),
+            "epsilon": float(self.schedule.base_epsilon(self.counters.episodes)),
+            "rng": {
+                "events": self.rng.bit_generator.state,
+                "runner": self.runner.rng.bit_generator.state,
+                "replay": self.replay.get_rng_state(),
+                "torch": torch.get_rng_state(),
+            },
+        }
+        return save_checkpoint(self.run_dir, payload)
+
+    def restore(self) -> None:
+        """Continue from ``RUN/checkpoint.pt``: nets, optimizer, counters, RNG states (replay starts empty)."""
+        payload = load_checkpoint(self.run_dir)
+        saved = config_from_dict(payload["config"], str(checkpoint_path(self.run_dir)))
+        for section in ("process", "qnet", "matrix_element"):
+            if getattr(saved, section) != getattr(self.cfg, section):
+                raise TinnError(
+                    f"{checkpoint_path(self.run_dir)}: the checkpoint's {section!r} differs from the config; "
+                    "resume with the config the run was started with"
+                )
+        self.learner.load_state_dict(payload["learner"])
+        self._push_weights()
+        self.counters = Counters(**payload["counters"])
+        self.rng.bit_generator.state = payload["rng"]["events"]
+        self.runner.rng.bit_generator.state = payload["rng"]["runner"]
+        self.replay.set_rng_state(payload["rng"]["replay"])
+        torch.set_rng_state(payload["rng"]["torch"])
+        self._truncate_metrics(self.counters.episodes)
+
+    def _truncate_metrics(self, episodes: int) -> None:
+        """Drop metrics rows written after the checkpoint (a crash between checkpoint and log)."""
+        path = self.run_dir / METRICS_NAME
+        if not path.exists():
+            return
+        with path.open(newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["episodes"]) <= episodes]
+        tmp = path.with_suffix(".csv.tmp")
+        with tmp.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=METRICS_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        tmp.replace(path)
