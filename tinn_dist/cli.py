@@ -1,5 +1,7 @@
-"""The ``tinn`` command line. Each sub-command lives in ``tinn_dist/commands/<name>.py`` and exposes
-``register(subparsers)``, which adds its parser and sets ``func`` to the function that runs it."""
+"""tinn: reconstruct collider events with a DQN agent rewarded by exact matrix elements.
+
+Each sub-command lives in ``tinn_dist/commands/<name>.py`` and exposes ``register(subparsers)``, which adds its
+parser and sets ``func`` to the function that runs it (heavy imports happen inside that function)."""
 
 from __future__ import annotations
 
@@ -19,13 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinn-dist {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"tinn_dist.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"tinn_dist.commands.{name}":
-                continue  # command not built yet in this checkout
-            raise
-        module.register(sub)
+        importlib.import_module(f"tinn_dist.commands.{name}").register(sub)
     return parser
 
 

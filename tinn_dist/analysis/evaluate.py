@@ -164,4 +164,5 @@ def write_json_atomic(data: dict[str, Any], path: str | Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=2)
+    os.chmod(tmp, 0o644)  # mkstemp creates owner-only files; results are meant to be shared
     os.replace(tmp, path)

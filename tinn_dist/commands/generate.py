@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         param_card=card_text,
         metadata={
             "generator": "tinn-dist builtin",
-            "madgraph_process": process.madgraph,
+            "madgraph_process": [process.madgraph],
             "seed": args.seed,
             **{k: v for k, v in stats.items()},
         },
