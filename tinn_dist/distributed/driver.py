@@ -17,7 +17,6 @@ continues from ``RUN/checkpoint.pt`` with the same counters (replay refills, as 
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import logging
 import math
@@ -47,12 +46,12 @@ from tinn_dist.rl.checkpoint import checkpoint_path, load_checkpoint, save_check
 from tinn_dist.rl.config import TrainConfig, config_from_dict
 from tinn_dist.rl.replay import N_BINS
 from tinn_dist.rl.schedule import EpsilonSchedule
-from tinn_dist.rl.trainer import METRICS_FIELDS, Counters
+from tinn_dist.rl.metrics_log import append_metrics_row, truncate_metrics
+from tinn_dist.rl.trainer import Counters
 
 __all__ = ["DistributedTrainer"]
 
 log = logging.getLogger("tinn.distributed")
-METRICS_NAME = "metrics.csv"
 SHARD_POLL_S = 1.0
 
 
@@ -143,7 +142,7 @@ class DistributedTrainer:
         self.version = ray.get(self.learner.load.remote(payload["learner"]))
         self.counters = Counters(**payload["counters"])
         self.rng.bit_generator.state = payload["rng"]["events"]
-        self._truncate_metrics(self.counters.episodes)
+        truncate_metrics(self.run_dir, self.counters.episodes)
 
     def save(self) -> Path:
         """Checkpoint; the caller makes sure no learner call is in flight (counters match the learner state)."""
@@ -158,18 +157,6 @@ class DistributedTrainer:
         }
         return save_checkpoint(self.run_dir, payload)
 
-    def _truncate_metrics(self, episodes: int) -> None:
-        path = self.run_dir / METRICS_NAME
-        if not path.exists():
-            return
-        with path.open(newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["episodes"]) <= episodes]
-        tmp = path.with_suffix(".csv.tmp")
-        with tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=METRICS_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
-        tmp.replace(path)
 
     # -- the loop ------------------------------------------------------------------------------------------------
     def train(self, max_episodes: int, max_minutes: float | None = None, progress: bool = True) -> Counters:
@@ -420,13 +407,7 @@ class DistributedTrainer:
             "loss": mean["loss"], "q_mean": mean["q_mean"],
             "replay_size": sum(s["size"] for s in self._shard_seen),
         }
-        path = self.run_dir / METRICS_NAME
-        new = not path.exists()
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=METRICS_FIELDS)
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        append_metrics_row(self.run_dir, row)
         for v in self._interval.values():
             v.clear()
 

@@ -16,7 +16,6 @@ continue.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import signal
 import threading
@@ -34,28 +33,11 @@ from tinn_dist.errors import TinnError
 from tinn_dist.rl.builder import build_env, build_learner, build_replay, build_runner, holdout_split
 from tinn_dist.rl.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from tinn_dist.rl.config import TrainConfig, config_from_dict
+from tinn_dist.rl.metrics_log import append_metrics_row, truncate_metrics
 from tinn_dist.rl.schedule import EpsilonSchedule
 
-__all__ = ["METRICS_FIELDS", "Counters", "LocalTrainer"]
+__all__ = ["Counters", "LocalTrainer"]
 
-METRICS_NAME = "metrics.csv"
-METRICS_FIELDS = (
-    "episodes",
-    "env_steps",
-    "me_evals",
-    "updates",
-    "wall_s",
-    "episodes_per_s",
-    "env_steps_per_s",
-    "me_evals_per_s",
-    "updates_per_s",
-    "mean_gain",
-    "greedy_gain",
-    "epsilon",
-    "loss",
-    "q_mean",
-    "replay_size",
-)
 
 
 @dataclass(slots=True)
@@ -206,13 +188,7 @@ class LocalTrainer:
             "q_mean": mean["q_mean"],
             "replay_size": len(self.replay),
         }
-        path = self.run_dir / METRICS_NAME
-        new = not path.exists()
-        with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=METRICS_FIELDS)
-            if new:
-                writer.writeheader()
-            writer.writerow(row)
+        append_metrics_row(self.run_dir, row)
         for v in self._interval.values():
             v.clear()
 
@@ -249,18 +225,5 @@ class LocalTrainer:
         self.runner.rng.bit_generator.state = payload["rng"]["runner"]
         self.replay.set_rng_state(payload["rng"]["replay"])
         torch.set_rng_state(payload["rng"]["torch"])
-        self._truncate_metrics(self.counters.episodes)
+        truncate_metrics(self.run_dir, self.counters.episodes)
 
-    def _truncate_metrics(self, episodes: int) -> None:
-        """Drop metrics rows written after the checkpoint (a crash between checkpoint and log)."""
-        path = self.run_dir / METRICS_NAME
-        if not path.exists():
-            return
-        with path.open(newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["episodes"]) <= episodes]
-        tmp = path.with_suffix(".csv.tmp")
-        with tmp.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=METRICS_FIELDS)
-            writer.writeheader()
-            writer.writerows(rows)
-        tmp.replace(path)
