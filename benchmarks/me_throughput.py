@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO.parent / "shared" / "reference"
 sys.path.insert(0, str(REPO))
 
-from tinn_dist.physics.matrix_element import BackendSpec, build_matrix_element  # noqa: E402
+from tinn_dist.physics.matrix_element import BackendSpec, build_matrix_element
 
 
 def _momenta(process: str, events: Path | None, notes: list[str]) -> np.ndarray:
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     rates, cpu_rates = [], []
     for b in batch_sizes:
         p = torch.from_numpy(base[np.arange(b) % len(base)]).to(dev)
-        seconds, cpu_seconds = _time(lambda: me.m2(p), args.min_seconds, sync)
+        seconds, cpu_seconds = _time(lambda p=p: me.m2(p), args.min_seconds, sync)
         rates.append(b / seconds)
         cpu_rates.append(b / cpu_seconds)
         print(f"{args.process} builtin batch {b:>6}: {b / seconds:12.0f} events/s "

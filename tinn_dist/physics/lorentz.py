@@ -21,8 +21,6 @@ Conventions (read off MadGraph's ALOHA output; the engine must agree with MadGra
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
 Comp = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -33,11 +31,9 @@ __all__ = [
     "FFS_CHIRAL",
     "VVVV_METRIC",
     "add",
-    "ffs_amp",
     "ffs_col",
     "ffs_row",
     "ffs_scalar",
-    "ffv_amp",
     "ffv_col",
     "ffv_row",
     "ffv_vector",
@@ -174,21 +170,6 @@ def _chiral_sv(v: Comp, cl: complex, cr: complex):
     return left, right
 
 
-def ffv_amp(row: Comp, col: Comp, v: Comp, cl: complex, cr: complex) -> torch.Tensor:
-    """-i row gamma.V (cl P_L + cr P_R) col."""
-    left, right = _chiral_sv(v, -_I * cl, -_I * cr)
-    r0, r1, r2, r3 = row
-    c0, c1, c2, c3 = col
-    out = 0
-    if left is not None:
-        vp, vm, a, b = left
-        out = r2 * (vp * c0 + a * c1) + r3 * (b * c0 + vm * c1)
-    if right is not None:
-        vp, vm, a, b = right
-        out = out + r0 * (vm * c2 - a * c3) + r1 * (vp * c3 - b * c2)
-    return out  # type: ignore[return-value]
-
-
 def ffv_vector(row: Comp, col: Comp, cl: complex, cr: complex) -> Comp:
     """J^mu = row gamma^mu (cl P_L + cr P_R) col (before the propagator)."""
     r0, r1, r2, r3 = row
@@ -237,10 +218,6 @@ def ffv_col(col: Comp, v: Comp, cl: complex, cr: complex) -> Comp:
 
 # ------------------------------------------------------------------------------------------- FFS (chiral)
 
-def ffs_amp(row: Comp, col: Comp, s: Comp, cl: complex, cr: complex) -> torch.Tensor:
-    return -_I * ffs_scalar(row, col, cl, cr) * s[0]
-
-
 def ffs_scalar(row: Comp, col: Comp, cl: complex, cr: complex) -> torch.Tensor:
     return cl * (row[0] * col[0] + row[1] * col[1]) + cr * (row[2] * col[2] + row[3] * col[3])
 
@@ -256,7 +233,7 @@ def ffs_col(col: Comp, s: Comp, cl: complex, cr: complex) -> Comp:
 # ---------------------------------------------------------------------------------------------------- VVV1
 
 def vvv1_amp(v: list[Comp], p: list[Comp], g: complex) -> torch.Tensor:
-    """-i g [ (V1.V2)(V3.(P1-P2)) + (V1.V3)(V2.(P3-P1)) + (V2.V3)(V1.(P2-P3)) ]."""
+    """The VVV1 vertex with every leg on (the definition its currents are checked against): -i g [ (V1.V2)(V3.(P1-P2)) + (V1.V3)(V2.(P3-P1)) + (V2.V3)(V1.(P2-P3)) ]."""
     v1, v2, v3 = v
     p1, p2, p3 = p
     d12 = tuple(a - b for a, b in zip(p1, p2))
@@ -307,5 +284,3 @@ def vvvv_current(n: int, v: list[Comp | None], coeffs: tuple[complex, complex, c
     assert out is not None
     return out
 
-
-KernelFn = Callable[..., Comp]

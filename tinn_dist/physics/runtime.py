@@ -2,22 +2,35 @@
 
 Design (madgraph4gpu's shape, vectorised over events *and* helicities):
 
-* Every external leg that carries more than one helicity gets its own tensor axis; a wavefunction is shaped
-  (events, h_leg_a, h_leg_b, ...) with size-1 axes for the legs it does not contain. A current over legs X therefore
-  carries exactly the helicities of X and broadcasting builds the product with the others: a sub-current is
-  computed once per batch for all helicity configurations of the full process (no loop over helicities).
+* Layout: every external leg that carries more than one helicity gets its own tensor axis and the events are the
+  LAST (innermost, contiguous) axis: a wavefunction component is shaped (h_leg_a, h_leg_b, ..., events) with
+  size-1 axes for the legs it does not contain. Every elementwise kernel therefore runs long contiguous inner loops
+  over events (with events first, the innermost axes were helicity axes of size 2 and torch's elementwise loops
+  ran ~2x slower). A current over legs X carries exactly the helicities of X; broadcasting builds the products
+  with the others, so a sub-current is computed once per batch for all helicity configurations (no helicity loop).
 * Each distinct :class:`Current` is computed once per batch (the compiler shares equal ones between diagrams).
 * Helicities of a leg that never contribute (e.g. a right-handed massless quark at a W vertex) are found once, at
   construction, by evaluating every helicity configuration on random momenta, and dropped from that leg's axis.
-* Colour: J_k = sum_d color_dk sign_d A_d, |M|^2 = sum_hel J^+ G J / denominator (G real symmetric).
-* Large batches run in chunks so the peak memory stays bounded.
+* Closing: every amplitude is linear in each input, A_d = dot(partial_d, W) with W the input carrying most
+  helicity configurations. Diagrams closing on the same W form a group; the group's colour weights factor as
+  C_g = C_basis X (rank r), so only r combinations dot(sum_d X_jd partial_d, W) are formed at full size (tttt:
+  60 of 76 diagrams, wwuu: 32 of 102), each with a multiply and three fused multiply-adds (addcmul_) straight
+  into one preallocated amplitude buffer (D, *helicity axes, events) that is kept between chunks (a fresh
+  allocation of that size is page-faulted in each time).
+* Colour: J = C A is one matmul over the flattened (helicity x event) columns (real weights after rescaling each
+  basis column by a phase: then a real matmul on the (re, im) pairs). |M|^2 = sum_hel J^+ G J / denominator with
+  G = V diag(l) V^+ positive semi-definite is |S J|^2, S = sqrt(l) V^+: the m2 path forms (S C) A with the same
+  single matmul and sums squares (no second matmul by G); ``colour_amplitudes`` still returns J itself.
+* Fermion lines: which input is the barred (row) spinor is read off the inputs themselves (external leg type, or
+  the kind of current that produced it), so the kernels do not depend on the vertex-position convention.
+* Large batches run in chunks so the peak memory stays bounded (tttt at batch 65536: < 1 GiB).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -68,15 +81,16 @@ class _Closing:
 
 @dataclass
 class _Group:
-    """Diagrams closed on the same input wavefunction ``big``: J_k += dot(sum_d w_dk partial_d, big).
+    """Diagrams closed on the same input wavefunction ``big``.
 
     The amplitude is linear in each input, A_d = dot(partial_d, big) with partial_d built from the other (smaller)
-    inputs, so summing the partials first does the full-size work (every helicity configuration) once per group
-    and colour instead of once per diagram."""
+    inputs. The group's colour weights factor as C_g = C_basis X (rank r <= number of diagrams), so only the r
+    combinations dot(sum_d X_jd partial_d, big) are formed at full size (every helicity configuration)."""
 
     big: int
     dot: str                                             # "spinor" (sum_j), "vector" (Minkowski), "scalar"
     members: list[tuple[tuple[int, ...], Callable, list[tuple[int, complex]]]] = field(default_factory=list)
+    mix: list[list[tuple[int, complex]]] = field(default_factory=list)   # per row j: (member d, X_jd)
 
 
 def _scale(c: complex, x: Comp | torch.Tensor) -> Comp | torch.Tensor:
@@ -110,7 +124,8 @@ class ProcessRuntime:
             self._nodes.append(leg)
             self._kind.append(self._external_kind(leg))
         self._closings: list[_Closing] = []
-        self._plans: dict[tuple[tuple[int, ...], ...], list[_Group]] = {}
+        self._buffers: dict[torch.device, torch.Tensor] = {}
+        self._plans: dict[tuple[tuple[int, ...], ...], tuple[list[_Group], torch.Tensor, torch.Tensor | None]] = {}
         for diagram in compiled.diagrams:
             amp = diagram.amplitude
             inputs = tuple(self._visit(n) for n in amp.inputs)
@@ -120,7 +135,8 @@ class ProcessRuntime:
         if np.abs(g - g.conj().T).max(initial=0.0) > 1e-12 * max(np.abs(g).max(initial=1.0), 1.0):
             raise TinnError(f"{compiled.name}: colour matrix is not Hermitian")
         self._gram = torch.as_tensor(g, dtype=torch.complex128, device=device)
-        self._gram_host = [[complex(x) for x in row] for row in g]
+        self._gram_real = (torch.as_tensor(g.real.copy(), dtype=torch.float64, device=device)
+                           if np.abs(g.imag).max(initial=0.0) == 0.0 else None)
         self.n_colour = self._gram.shape[0]
         self._helicities: list[tuple[int, ...]] = [
             _helicity_values(s, m) for s, m in zip(self._leg_spin, self._leg_mass)
@@ -354,8 +370,9 @@ class ProcessRuntime:
             return (lambda w: product(w) * L.mdot(w[vectors[0]][0], w[vectors[1]][0])), "scalar"
         return product, "scalar"
 
-    def _plan(self, helicities: list[tuple[int, ...]]) -> list[_Group]:
-        """Group the diagrams by the input they close on (the one with most helicity configurations)."""
+    def _plan(self, helicities: list[tuple[int, ...]]) -> tuple[list[_Group], torch.Tensor, torch.Tensor | None]:
+        """Group the diagrams by the input they close on (the one with most helicity configurations), the colour
+        weights C (K, D) with the diagrams in group order (real when every weight is real) and S C (see below)."""
         size = [0] * len(self._nodes)
         for i, node in enumerate(self._nodes):
             legs = node.legs
@@ -367,7 +384,59 @@ class ProcessRuntime:
             big = closing.inputs[big_pos]
             group = groups.setdefault((big, dot), _Group(big, dot))
             group.members.append((closing.inputs, fn, closing.weights))
-        return list(groups.values())
+        ordered = list(groups.values())
+        columns: list[np.ndarray] = []
+        for group in ordered:
+            columns.extend(self._factor_colour(group))
+        colour = np.stack(columns, axis=1) if columns else np.zeros((self.n_colour, 0))
+        if np.abs(colour.imag).max(initial=0.0) == 0.0:
+            colour = colour.real.copy()
+        # |M|^2 = J^+ G J = |S J|^2 with G = V diag(l) V^+ (G is positive semi-definite) and S = sqrt(l) V^+:
+        # the colour sum then needs one matmul (S C) A and a sum of squares instead of a second matmul by G
+        g = np.asarray(self.compiled.color_matrix, dtype=np.complex128)
+        if np.abs(g.imag).max(initial=0.0) == 0.0:
+            g = g.real
+        lam, vec = np.linalg.eigh(g)
+        top = max(np.abs(lam).max(initial=0.0), 1e-300)
+        rotated = None
+        if lam.min(initial=0.0) >= -1e-12 * top:
+            keep = lam > 1e-13 * top
+            rotated = (np.sqrt(lam[keep])[:, None] * vec[:, keep].conj().T) @ colour
+        return ordered, self._colour_tensor(colour), None if rotated is None else self._colour_tensor(rotated)
+
+    def _colour_tensor(self, c: np.ndarray) -> torch.Tensor:
+        if np.iscomplexobj(c) and np.abs(c.imag).max(initial=0.0) > 0.0:
+            return torch.as_tensor(c, dtype=torch.complex128, device=self.device)
+        return torch.as_tensor(np.ascontiguousarray(c.real), dtype=torch.float64, device=self.device)
+
+    def _factor_colour(self, group: _Group) -> list[np.ndarray]:
+        """C_g = C_basis X: a basis of the group's colour columns (each rescaled by a phase to be real when it can
+        be, so the colour sum is a real matmul) and the mixing rows X stored on the group."""
+        cols = np.zeros((self.n_colour, len(group.members)), dtype=np.complex128)
+        for d, (_, _, weights) in enumerate(group.members):
+            for k, c in weights:
+                cols[k, d] += c
+        basis: list[np.ndarray] = []
+        for d in range(cols.shape[1]):
+            col = cols[:, d]
+            if not np.any(col):
+                continue
+            if basis:
+                mat = np.stack(basis, axis=1)
+                x = np.linalg.lstsq(mat, col, rcond=None)[0]
+                if np.abs(mat @ x - col).max() <= 1e-12 * np.abs(col).max():
+                    continue
+            lead = col[np.flatnonzero(col)[0]]
+            phased = col * (abs(lead) / lead)
+            real = np.abs(phased.imag).max() <= 1e-15 * np.abs(col).max()
+            basis.append(phased.real.astype(np.complex128) if real else col)
+        if not basis:
+            return []
+        mat = np.stack(basis, axis=1)
+        x = np.linalg.lstsq(mat, cols, rcond=None)[0]
+        x[np.abs(x) < 1e-14 * np.abs(x).max()] = 0.0
+        group.mix = [[(d, complex(c)) for d, c in enumerate(row) if c != 0] for row in x]
+        return basis
 
     # ------------------------------------------------------------------------------------------ evaluation
 
@@ -388,28 +457,26 @@ class ProcessRuntime:
                 wf = vxxxxx(mom, mass, hels, -1 if leg.incoming else 1)
             else:
                 wf = sxxxxx(mom, -1 if leg.incoming else 1)
-            shape = [b] + [1] * n_axes
+            shape = [1] * n_axes + [b]
             if axes[i] is not None:
-                shape[1 + axes[i]] = len(hels)
-            w = wf.w.reshape([4] + shape)
-            q = wf.p.reshape([4, b] + [1] * n_axes)
+                shape[axes[i]] = len(hels)
+            w = wf.w.transpose(1, 2).reshape([4] + shape)
+            q = wf.p.reshape([4] + [1] * n_axes + [b])
             waves.append((tuple(w.unbind(0)), tuple(q.unbind(0))))  # type: ignore[arg-type]
         return waves
 
     def colour_amplitudes(self, p: torch.Tensor, replace: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
-        """The colour-ordered amplitudes J_k for every kept helicity configuration: complex (K, B, *axes).
+        """The colour-ordered amplitudes J_k for every kept helicity configuration: complex (K, *axes, B).
 
         ``replace`` maps a leg index to a complex (B, 4) vector used instead of that leg's HELAS wavefunction
         (for every helicity), e.g. a gluon's momentum for a gauge-invariance check.
         """
-        jk, shape = self._colour_vectors(p, self._helicities, replace)
-        return self._stack(jk, shape, p.device)
+        return self._colour_vectors(p, self._helicities, replace)
 
     def _colour_vectors(self, p: torch.Tensor, helicities: list[tuple[int, ...]],
-                        replace: dict[int, torch.Tensor] | None = None
-                        ) -> tuple[list[torch.Tensor | None], list[int]]:
-        """J_k of every colour basis element (None where no diagram contributes), each broadcastable to the
-        returned shape (B, *helicity axes)."""
+                        replace: dict[int, torch.Tensor] | None = None, rotated: bool = False) -> torch.Tensor:
+        """J_k = sum_d C_kd A_d for every colour flow, event and helicity configuration: complex (K, *axes, B);
+        with ``rotated``, S J instead (|M|^2 = |S J|^2), when the plan has S."""
         axes: list[int | None] = []
         n_axes = 0
         for h in helicities:
@@ -422,7 +489,7 @@ class ProcessRuntime:
         for leg, vec in (replace or {}).items():
             w, q = values[leg]
             shape = torch.broadcast_shapes(*(c.shape for c in w))
-            values[leg] = (tuple(vec[:, m].reshape([-1] + [1] * n_axes).expand(shape) for m in range(4)), q)  # type: ignore[assignment]
+            values[leg] = (tuple(vec[:, m].reshape([1] * n_axes + [-1]).expand(shape) for m in range(4)), q)  # type: ignore[assignment]
         for step in self._steps:
             args = [values[i] for i in step.inputs]
             comps = step.kernel(args)
@@ -430,66 +497,78 @@ class ProcessRuntime:
             for a in args[1:]:
                 q = L.add(q, a[1])
             values.append((comps, q))  # type: ignore[arg-type]
-        shape = [p.shape[0]] + [len(h) for h in helicities if len(h) > 1]
-        plan = self._plans.get(tuple(helicities))
-        if plan is None:
-            plan = self._plans.setdefault(tuple(helicities), self._plan(helicities))
-        jk: list[torch.Tensor | None] = [None] * self.n_colour
-        for group in plan:
-            sums: list[Comp | torch.Tensor | None] = [None] * self.n_colour
-            for inputs, fn, weights in group.members:
-                partial = fn([values[i] for i in inputs])
-                for k, c in weights:
-                    term = partial if c == 1 else _scale(c, partial)
-                    sums[k] = term if sums[k] is None else _add(sums[k], term)
-            big = values[group.big][0]
-            for k, part in enumerate(sums):
-                if part is None:
-                    continue
-                if group.dot == "spinor":
-                    a = part[0] * big[0] + part[1] * big[1] + part[2] * big[2] + part[3] * big[3]
-                elif group.dot == "vector":
-                    a = L.mdot(part, big)  # type: ignore[arg-type]
-                else:
-                    a = part * big[0]
-                jk[k] = a if jk[k] is None else jk[k] + a
-        return jk, shape
+        shape = [len(h) for h in helicities if len(h) > 1] + [p.shape[0]]
+        groups, colour, square = self._plan_for(helicities)
+        if rotated:
+            assert square is not None
+            colour = square
+        amps = self._buffer([colour.shape[1]] + shape, p.device)
+        row = 0
+        for group in groups:
+            row = self._group_amplitudes(group, values, amps, row)
+        flat = amps.reshape(amps.shape[0], -1)
+        if colour.is_complex():
+            jk = colour @ flat
+        else:   # real colour weights: one real matmul on the (re, im) pairs
+            jk = torch.view_as_complex((colour @ torch.view_as_real(flat).reshape(flat.shape[0], -1))
+                                       .reshape(colour.shape[0], -1, 2))
+        return jk.reshape([colour.shape[0]] + shape)
+
+    def _plan_for(self, helicities: list[tuple[int, ...]]) -> tuple[list[_Group], torch.Tensor, torch.Tensor | None]:
+        key = tuple(helicities)
+        if key not in self._plans:
+            self._plans[key] = self._plan(helicities)
+        return self._plans[key]
+
+    def _buffer(self, shape: list[int], device: torch.device) -> torch.Tensor:
+        """The diagram-amplitude buffer, kept between chunks: a fresh allocation of this size would be page-faulted
+        in on every chunk (a large share of the time on CPU)."""
+        buf = self._buffers.get(device)
+        if buf is None or list(buf.shape) != shape:
+            buf = torch.empty(shape, dtype=torch.complex128, device=device)
+            self._buffers = {device: buf}
+        return buf
 
     @staticmethod
-    def _stack(jk: list[torch.Tensor | None], shape: list[int], device: torch.device) -> torch.Tensor:
-        full = torch.zeros(shape, dtype=torch.complex128, device=device)
-        return torch.stack([full if j is None else j.expand(shape) for j in jk])
+    def _group_amplitudes(group: _Group, values: list[Wave], amps: torch.Tensor, row: int) -> int:
+        """Write the group's colour-combined amplitudes dot(sum_d X_jd partial_d, big) into amps[row:row + r]:
+        a multiply and three fused multiply-adds per row, straight into the preallocated output (events on the innermost axis)."""
+        big = values[group.big][0]
+        signs = (1.0, -1.0, -1.0, -1.0) if group.dot == "vector" else (1.0, 1.0, 1.0, 1.0)
+        parts = [fn([values[i] for i in inputs]) for inputs, fn, _ in group.members]
+        for terms in group.mix:
+            part = None
+            for d, c in terms:
+                term = parts[d] if c == 1 else _scale(c, parts[d])
+                part = term if part is None else _add(part, term)
+            out = amps[row]
+            first = part if group.dot == "scalar" else part[0]
+            if torch.broadcast_shapes(first.shape, big[0].shape) == out.shape:
+                torch.mul(first, big[0], out=out)
+            else:   # a component may broadcast to less than the full shape
+                out.zero_().addcmul_(first, big[0])
+            if group.dot != "scalar":
+                for c in range(1, 4):
+                    out.addcmul_(part[c], big[c], value=signs[c])
+            row += 1
+        return row
 
     def _m2_chunk(self, p: torch.Tensor) -> torch.Tensor:
-        """|M|^2 of one chunk: Re(J^+ G J) summed over helicities (direct sums for a few colour flows)."""
-        jk, shape = self._colour_vectors(p, self._helicities)
-        k = self.n_colour
-        if k > 4:
-            return self._m2_from_colour(self._stack(jk, shape, p.device))
-        g = self._gram_host
-        total = torch.zeros(p.shape[0], dtype=torch.float64, device=p.device)
-        dims = tuple(range(1, len(shape)))
-        for a in range(k):
-            ja = jk[a]
-            if ja is None:
-                continue
-            term = g[a][a].real * (ja.real * ja.real + ja.imag * ja.imag)
-            for b in range(a + 1, k):
-                jb = jk[b]
-                if jb is None or g[a][b] == 0:
-                    continue
-                term = term + 2.0 * torch.real(g[a][b] * (ja.conj() * jb))
-            term = term.expand(shape)
-            total = total + (term.sum(dim=dims) if dims else term)
-        return total / self.compiled.denominator
-
-    def _m2_from_colour(self, jk: torch.Tensor) -> torch.Tensor:
-        return self._per_helicity(jk).reshape(jk.shape[1], -1).sum(1) / self.compiled.denominator
+        """|M|^2 of one chunk: Re(J^+ G J) summed over helicities."""
+        square = self._plan_for(self._helicities)[2]
+        if square is None:
+            jk = self._colour_vectors(p, self._helicities)
+            return self._per_helicity(jk).reshape(-1, jk.shape[-1]).sum(0) / self.compiled.denominator
+        sj = torch.view_as_real(self._colour_vectors(p, self._helicities, rotated=True))   # (R, *axes, B, 2)
+        return (sj * sj).sum(-1).reshape(-1, p.shape[0]).sum(0) / self.compiled.denominator
 
     def _per_helicity(self, jk: torch.Tensor) -> torch.Tensor:
-        """Re(J^+ G J) for every event and helicity configuration: (B, *helicity axes)."""
+        """Re(J^+ G J) for every event and helicity configuration: (*helicity axes, B)."""
         k = jk.shape[0]
         flat = jk.reshape(k, -1)
+        if self._gram_real is not None:   # Re(J^+ G J) = Jr.G Jr + Ji.G Ji for a real symmetric G
+            pairs = torch.view_as_real(flat).reshape(k, -1)
+            return (pairs * (self._gram_real @ pairs)).sum(0).reshape(-1, 2).sum(1).reshape(jk.shape[1:])
         return torch.real(flat.conj() * (self._gram @ flat)).sum(0).reshape(jk.shape[1:])
 
     def _prune_helicities(self) -> None:
@@ -499,8 +578,7 @@ class ProcessRuntime:
         p3 = torch.randn((n, self.n_legs, 3), generator=gen, dtype=torch.float64) * 100.0
         e = torch.sqrt((p3 * p3).sum(-1) + 100.0**2)
         p = torch.cat([e.unsqueeze(-1), p3], dim=-1).to(self.device)
-        jk, shape = self._colour_vectors(p, self._helicities)
-        per = self._per_helicity(self._stack(jk, shape, p.device)).abs().sum(0)      # (h0, ..., hN-1)
+        per = self._per_helicity(self._colour_vectors(p, self._helicities)).abs().sum(-1)     # (h0, ..., hN-1)
         total = float(per.sum())
         if not math.isfinite(total) or total <= 0.0:
             raise TinnError(f"{self.compiled.name}: |M|^2 vanishes or is not finite on random momenta")
@@ -518,13 +596,13 @@ class ProcessRuntime:
         axes_sizes = [len(h) for h in kept if len(h) > 1]
         self.n_helicity = int(np.prod(axes_sizes)) if axes_sizes else 1
         # bytes per event held during a chunk: every node's wavefunction (4 complex components over its own
-        # helicity configurations) plus the colour vectors, doubled for temporaries
+        # helicity configurations), the diagram amplitudes and the colour vectors, doubled for temporaries
         node_elems = sum(4 * int(np.prod([len(kept[leg]) for leg in node.legs])) for node in self._nodes)
-        per_event = 2 * 16 * (node_elems + (self.n_colour + 4) * self.n_helicity)
+        per_event = 2 * 16 * (node_elems + (len(self._closings) + self.n_colour + 4) * self.n_helicity)
         if self.device.type == "cuda":   # a GPU wants large launches; bound only by memory
             self.chunk = max(16, min(2**20, 8 * _CHUNK_BYTES // per_event))
-        else:
-            self.chunk = max(16, min(_MAX_CHUNK, _CHUNK_BYTES // per_event))
+        else:   # CPU: full-size tensors of ~2**17 elements balance per-op overhead against cache misses
+            self.chunk = max(16, min(_MAX_CHUNK, max(256, 2**17 // self.n_helicity), _CHUNK_BYTES // per_event))
 
     def m2(self, p: torch.Tensor) -> torch.Tensor:
         """|M|^2 for momenta (B, N, 4) float64 on this runtime's device."""
