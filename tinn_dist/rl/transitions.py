@@ -44,6 +44,7 @@ class Transitions:
 
     def to_torch(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         return {
-            f.name: torch.from_numpy(np.ascontiguousarray(getattr(self, f.name))).to(device)
+            # Arrays fetched from Ray's object store are read-only; np.require copies only those.
+            f.name: torch.from_numpy(np.require(getattr(self, f.name), requirements=["C", "W"])).to(device)
             for f in fields(self)
         }
