@@ -53,7 +53,7 @@ FAST = {
 
 def test_every_shipped_config_loads() -> None:
     names = sorted(p.stem for p in (REPO / "configs").glob("*.yaml"))
-    assert names == ["tt", "tttt", "ttw", "wwuu", "wwuu_LL", "wwuu_LT", "wwuu_TL", "wwuu_TT"]
+    assert names == ["tt", "tttt", "ttw", "wwuu", "wwuu_LL", "wwuu_LT", "wwuu_TL", "wwuu_TT", "wwuu_polsum"]
     for name in names:
         assert load_train_config(REPO / "configs" / f"{name}.yaml")[0].process == name
     paper = load_train_config(REPO / "configs" / "paper" / "tt.yaml")[0]

@@ -43,6 +43,7 @@ class Process:
     external: tuple[int, ...]
     resonances: tuple[Resonance, ...]
     identical_branches: tuple[tuple[tuple[int, ...], ...], ...]
+    sum_of: tuple[str, ...] = ()  # a matrix element that is the sum of these catalogue processes' (same legs)
 
     @property
     def n_external(self) -> int:
@@ -58,15 +59,18 @@ class Process:
 
 
 _KEYS = {"name", "description", "madgraph", "external", "resonances", "identical_branches"}
+_OPTIONAL_KEYS = {"sum_of"}
 
 
 def _parse(data: object, source: Path) -> Process:
     if not isinstance(data, dict):
         raise TinnError(f"{source}: expected a mapping of process fields")
-    unknown = set(data) - _KEYS
+    unknown = set(data) - _KEYS - _OPTIONAL_KEYS
     missing = _KEYS - set(data)
     if unknown:
-        raise TinnError(f"{source}: unknown key(s) {sorted(unknown)}; expected {sorted(_KEYS)}")
+        raise TinnError(
+            f"{source}: unknown key(s) {sorted(unknown)}; expected {sorted(_KEYS | _OPTIONAL_KEYS)}"
+        )
     if missing:
         raise TinnError(f"{source}: missing key(s) {sorted(missing)}")
     external = tuple(int(x) for x in data["external"])
@@ -81,7 +85,9 @@ def _parse(data: object, source: Path) -> Process:
         except (KeyError, TypeError, ValueError) as exc:
             raise TinnError(f"{source}: resonances[{i}] needs name, pdg, slots (and optional parent): {exc}")
         if any(not 2 <= s < n for s in res.slots):
-            raise TinnError(f"{source}: resonances[{i}] slots {res.slots} must be final-state slots 2..{n - 1}")
+            raise TinnError(
+                f"{source}: resonances[{i}] slots {res.slots} must be final-state slots 2..{n - 1}"
+            )
         if res.parent is not None and res.parent not in names:
             raise TinnError(f"{source}: resonances[{i}] parent {res.parent!r} must be listed before it")
         names.add(res.name)
@@ -91,7 +97,9 @@ def _parse(data: object, source: Path) -> Process:
         g = tuple(tuple(int(s) for s in branch) for branch in group)
         pdgs = {tuple(external[s] for s in branch) for branch in g}
         if len(g) < 2 or len(pdgs) != 1:
-            raise TinnError(f"{source}: identical_branches[{i}] needs >= 2 slot lists with the same PDG pattern")
+            raise TinnError(
+                f"{source}: identical_branches[{i}] needs >= 2 slot lists with the same PDG pattern"
+            )
         branches.append(g)
     return Process(
         name=str(data["name"]),
@@ -100,6 +108,7 @@ def _parse(data: object, source: Path) -> Process:
         external=external,
         resonances=tuple(resonances),
         identical_branches=tuple(branches),
+        sum_of=tuple(str(x) for x in data.get("sum_of") or ()),
     )
 
 
@@ -118,4 +127,7 @@ def load_process(name: str) -> Process:
         proc = _parse(yaml.safe_load(f), path)
     if proc.name != name:
         raise TinnError(f"{path}: field 'name' is {proc.name!r}, expected {name!r} (the file name)")
+    for part in proc.sum_of:
+        if part == name or load_process(part).sum_of or load_process(part).external != proc.external:
+            raise TinnError(f"{path}: sum_of entry {part!r} must be another plain process with the same legs")
     return proc

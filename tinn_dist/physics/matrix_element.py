@@ -8,7 +8,7 @@ call :func:`build_matrix_element` inside the process that evaluates it (a Ray ac
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,13 @@ import torch
 from tinn_dist.errors import TinnError
 from tinn_dist.processes import Process, load_process
 
-__all__ = ["BackendSpec", "MatrixElement", "build_matrix_element", "default_param_card"]
+__all__ = [
+    "BackendSpec",
+    "MatrixElement",
+    "SummedMatrixElement",
+    "build_matrix_element",
+    "default_param_card",
+]
 
 BACKENDS = ("builtin", "madgraph")
 
@@ -101,9 +107,34 @@ class MatrixElement(ABC):
         """Backend evaluation on validated float64 momenta (B, N, 4) already on :attr:`device`."""
 
 
+class SummedMatrixElement(MatrixElement):
+    """|M|^2 summed over several processes with the same legs, e.g. the paper's W-polarisation reward
+    m_LL + m_LT + m_TL + m_TT (catalogue entries with ``sum_of``)."""
+
+    def __init__(self, process: Process, parts: list[MatrixElement]) -> None:
+        self.process = process
+        self.parts = parts
+        self.alphas = parts[0].alphas
+
+    @property
+    def device(self) -> torch.device:
+        return self.parts[0].device
+
+    def _m2(self, momenta: torch.Tensor) -> torch.Tensor:
+        return sum(part.m2(momenta) for part in self.parts)
+
+
 def build_matrix_element(spec: BackendSpec) -> MatrixElement:
     """Build the backend described by ``spec`` in the calling process."""
     process = load_process(spec.process)
+    if process.sum_of:
+        if spec.backend != "builtin":
+            raise TinnError(
+                f"process {process.name!r} sums {', '.join(process.sum_of)}: use the builtin backend "
+                "(a MadGraph module holds one process)"
+            )
+        parts = [build_matrix_element(replace(spec, process=part)) for part in process.sum_of]
+        return SummedMatrixElement(process, parts)
     card = Path(spec.param_card) if spec.param_card else default_param_card()
     if spec.backend == "builtin":
         from tinn_dist.physics.builtin import BuiltinMatrixElement
