@@ -42,8 +42,8 @@ from tinn_dist.distributed.rollout_worker import RolloutWorker
 from tinn_dist.distributed.variables import WeightVersion
 from tinn_dist.errors import TinnError
 from tinn_dist.rl.builder import holdout_split
-from tinn_dist.rl.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from tinn_dist.rl.config import TrainConfig, config_from_dict
+from tinn_dist.rl.checkpoint import checkpoint_path, load_resumable_checkpoint, save_checkpoint
+from tinn_dist.rl.config import TrainConfig
 from tinn_dist.rl.replay import N_BINS
 from tinn_dist.rl.schedule import EpsilonSchedule
 from tinn_dist.rl.metrics_log import append_metrics_row, truncate_metrics
@@ -131,14 +131,7 @@ class DistributedTrainer:
     # -- resume / checkpoint -------------------------------------------------------------------------------------
     def resume(self) -> None:
         """Continue from ``RUN/checkpoint.pt`` (written by this runner): nets, optimizer, counters, RNG, ε."""
-        payload = load_checkpoint(self.run_dir)
-        saved = config_from_dict(payload["config"], str(checkpoint_path(self.run_dir)))
-        for section in ("process", "qnet", "matrix_element"):
-            if getattr(saved, section) != getattr(self.cfg, section):
-                raise TinnError(
-                    f"{checkpoint_path(self.run_dir)}: the checkpoint's {section!r} differs from the config; "
-                    "resume with the config the run was started with"
-                )
+        payload = load_resumable_checkpoint(self.run_dir, self.cfg)
         self.version = ray.get(self.learner.load.remote(payload["learner"]))
         self.counters = Counters(**payload["counters"])
         self.rng.bit_generator.state = payload["rng"]["events"]

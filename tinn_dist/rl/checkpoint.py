@@ -12,7 +12,14 @@ from tinn_dist.errors import TinnError
 from tinn_dist.rl.config import TrainConfig, config_from_dict
 from tinn_dist.rl.qnet import QNetwork
 
-__all__ = ["CHECKPOINT_NAME", "checkpoint_path", "load_checkpoint", "load_policy", "save_checkpoint"]
+__all__ = [
+    "CHECKPOINT_NAME",
+    "checkpoint_path",
+    "load_checkpoint",
+    "load_policy",
+    "load_resumable_checkpoint",
+    "save_checkpoint",
+]
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -41,6 +48,20 @@ def load_checkpoint(run: str | Path) -> dict[str, Any]:
         raise TinnError(f"{path}: not a readable tinn checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or "config" not in payload or "learner" not in payload:
         raise TinnError(f"{path}: not a tinn training checkpoint")
+    return payload
+
+
+def load_resumable_checkpoint(run_dir: str | Path, cfg: TrainConfig) -> dict[str, Any]:
+    """The checkpoint of ``run_dir`` after checking it was trained with ``cfg``'s process, network and matrix
+    element (the sections a resumed run cannot change)."""
+    payload = load_checkpoint(run_dir)
+    saved = config_from_dict(payload["config"], str(checkpoint_path(run_dir)))
+    for section in ("process", "qnet", "matrix_element"):
+        if getattr(saved, section) != getattr(cfg, section):
+            raise TinnError(
+                f"{checkpoint_path(run_dir)}: the checkpoint's {section!r} differs from the config; "
+                "resume with the config the run was started with"
+            )
     return payload
 
 

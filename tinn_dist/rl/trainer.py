@@ -29,10 +29,9 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from tinn_dist.errors import TinnError
 from tinn_dist.rl.builder import build_env, build_learner, build_replay, build_runner, holdout_split
-from tinn_dist.rl.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
-from tinn_dist.rl.config import TrainConfig, config_from_dict
+from tinn_dist.rl.checkpoint import load_resumable_checkpoint, save_checkpoint
+from tinn_dist.rl.config import TrainConfig
 from tinn_dist.rl.metrics_log import append_metrics_row, truncate_metrics
 from tinn_dist.rl.schedule import EpsilonSchedule
 
@@ -210,14 +209,7 @@ class LocalTrainer:
 
     def restore(self) -> None:
         """Continue from ``RUN/checkpoint.pt``: nets, optimizer, counters, RNG states (replay starts empty)."""
-        payload = load_checkpoint(self.run_dir)
-        saved = config_from_dict(payload["config"], str(checkpoint_path(self.run_dir)))
-        for section in ("process", "qnet", "matrix_element"):
-            if getattr(saved, section) != getattr(self.cfg, section):
-                raise TinnError(
-                    f"{checkpoint_path(self.run_dir)}: the checkpoint's {section!r} differs from the config; "
-                    "resume with the config the run was started with"
-                )
+        payload = load_resumable_checkpoint(self.run_dir, self.cfg)
         self.learner.load_state_dict(payload["learner"])
         self._push_weights()
         self.counters = Counters(**payload["counters"])
