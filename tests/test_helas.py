@@ -124,11 +124,28 @@ def test_ffv_vector_current_is_conserved_and_matches_gamma_matrices(cl: float, c
                 assert torch.allclose(j[mu][0], direct, atol=1e-10 * p1[0].item())
 
 
-def test_fermion_propagator_matches_pslash_plus_m() -> None:
+@pytest.mark.parametrize("cl, cr", [(1.0, 1.0), (0.7, 0.0), (0.3, -1.1)])
+def test_ffv_row_and_col_match_gamma_matrices_when_broadcasting(cl: float, cr: float) -> None:
+    """Spinors over one helicity axis, the vector over another: every output element is the matrix product."""
+    gen = torch.Generator().manual_seed(14)
+    spinor = tuple(torch.randn((2, 1), generator=gen, dtype=torch.complex128) for _ in range(4))
+    v = tuple(torch.randn((1, 3), generator=gen, dtype=torch.complex128) for _ in range(4))
+    proj = (cl * torch.diag(torch.tensor([1, 1, 0, 0])) + cr * torch.diag(torch.tensor([0, 0, 1, 1]))).to(torch.complex128)
+    col = [torch.broadcast_to(c, (2, 3)) for c in L.ffv_col(spinor, v, cl, cr)]
+    row = [torch.broadcast_to(c, (2, 3)) for c in L.ffv_row(spinor, v, cl, cr)]
+    for i in range(2):
+        s = torch.stack([c[i, 0] for c in spinor])
+        for j in range(3):
+            vslash = sum((1 if mu == 0 else -1) * v[mu][0, j] * gamma(mu) for mu in range(4))
+            assert torch.allclose(torch.stack([c[i, j] for c in col]), vslash @ proj @ s)
+            assert torch.allclose(torch.stack([c[i, j] for c in row]), s @ vslash @ proj)
+
+
+@pytest.mark.parametrize("m, w", [(173.0, 1.5), (0.0, 0.0)])
+def test_fermion_propagator_matches_pslash_plus_m(m: float, w: float) -> None:
     gen = torch.Generator().manual_seed(9)
     x = torch.randn((4, 1), generator=gen, dtype=torch.complex128)
     q = torch.tensor([120.0, 10.0, -20.0, 30.0], dtype=torch.float64)
-    m, w = 173.0, 1.5
     d = q[0] ** 2 - (q[1:] ** 2).sum() - m * m + 1j * m * w
     row = torch.stack(L.fermion_row_propagator(_comp(x), tuple(q[i:i + 1] for i in range(4)), m, w))[:, 0]
     col = torch.stack(L.fermion_col_propagator(_comp(x), tuple(q[i:i + 1] for i in range(4)), m, w))[:, 0]

@@ -2,7 +2,7 @@
 
 Batched over events and helicities: momenta are float64 tensors shaped (B, 4) = (E, px, py, pz) and ``nhel`` is a
 sequence of helicities; every function returns a :class:`Wavefunction`: the four complex128 components shaped
-(4, B, len(nhel)) and the momentum MadGraph stores with the leg, shaped (4, B): ``+p`` for a final-state leg,
+(4, len(nhel), B) (events innermost, so every elementwise loop runs over contiguous events) and the momentum MadGraph stores with the leg, shaped (4, B): ``+p`` for a final-state leg,
 ``-p`` for an initial-state one (the momentum flowing *out* of the vertex the leg attaches to). Dirac matrices are
 in the chiral basis of HELAS (left-handed components first).
 
@@ -26,17 +26,19 @@ _SQH = math.sqrt(0.5)
 
 
 class Wavefunction(NamedTuple):
-    w: torch.Tensor   # complex128 (4, B, n_helicities)
+    w: torch.Tensor   # complex128 (4, n_helicities, B)
     p: torch.Tensor   # float64 (4, B): stored momentum
 
 
 def _columns(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Momentum components shaped (B, 1), to broadcast against helicities (1, n)."""
-    return p[:, 0:1], p[:, 1:2], p[:, 2:3], p[:, 3:4]
+    """Momentum components shaped (1, B) and contiguous, to broadcast against helicities (n, 1)."""
+    t = p.T.contiguous()
+    return t[0:1], t[1:2], t[2:3], t[3:4]
 
 
 def _row(values: Sequence[float], like: torch.Tensor) -> torch.Tensor:
-    return torch.tensor([list(values)], dtype=like.dtype, device=like.device)
+    """Per-helicity values shaped (n, 1)."""
+    return torch.tensor([[v] for v in values], dtype=like.dtype, device=like.device)
 
 
 def _c(x: torch.Tensor) -> torch.Tensor:
@@ -44,7 +46,7 @@ def _c(x: torch.Tensor) -> torch.Tensor:
 
 
 def _massless_chi(p: torch.Tensor, nhel: Sequence[int], nsf: int, conj: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(chi0 (B,1), chi1 (B,n)) of a massless fermion: sqrt(p0+p3), zero for a momentum along -z."""
+    """(chi0 (1,B), chi1 (n,B)) of a massless fermion: sqrt(p0+p3), zero for a momentum along -z."""
     p0, p1, p2, p3 = _columns(p)
     nh = _row([h * nsf for h in nhel], p)
     along_minus_z = (p1 == 0) & (p2 == 0) & (p3 < 0)
@@ -66,7 +68,7 @@ def _massive(p: torch.Tensor, fmass: float, nhel: Sequence[int], nsf: int, conj:
     safe_pp = torch.where(pp == 0, torch.ones_like(pp), pp)
     pp3 = torch.clamp(pp + p3, min=0.0)
     safe_pp3 = torch.where(pp3 == 0, torch.ones_like(pp3), pp3)
-    chi0 = _c(torch.sqrt(pp3 * 0.5 / safe_pp)).expand(-1, nh.shape[1])
+    chi0 = _c(torch.sqrt(pp3 * 0.5 / safe_pp)).expand(nh.shape[0], -1)
     im = (-p2 if conj else p2).expand_as(nh * p1)
     chi1 = torch.where(pp3 == 0, _c(-nh).expand_as(chi0), torch.complex(nh * p1, im) / torch.sqrt(2.0 * safe_pp * safe_pp3))
     omega0 = torch.sqrt(p0 + pp)
@@ -81,7 +83,7 @@ def _massive(p: torch.Tensor, fmass: float, nhel: Sequence[int], nsf: int, conj:
 
 
 def _at_rest(fmass: float, nhel: Sequence[int], nsf: int, like: torch.Tensor, flowing_in: bool) -> list[torch.Tensor]:
-    """HELAS spinor components for pp == 0 (a fermion at rest), shaped (1, n) each."""
+    """HELAS spinor components for pp == 0 (a fermion at rest), shaped (n, 1) each."""
     sqm = (math.sqrt(abs(fmass)), math.copysign(math.sqrt(abs(fmass)), fmass))
     cols = []
     for h in nhel:
@@ -172,6 +174,6 @@ def vxxxxx(p: torch.Tensor, vmass: float, nhel: Sequence[int], nsv: int) -> Wave
 
 def sxxxxx(p: torch.Tensor, nss: int) -> Wavefunction:
     """A scalar: the constant 1 in component 0 (components 1..3 unused, zero), one 'helicity'."""
-    one = torch.ones((p.shape[0], 1), dtype=torch.complex128, device=p.device)
+    one = torch.ones((1, p.shape[0]), dtype=torch.complex128, device=p.device)
     zero = torch.zeros_like(one)
     return Wavefunction(torch.stack([one, zero, zero, zero]), nss * p.T)

@@ -26,23 +26,24 @@ import torch
 Comp = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 __all__ = [
-    "Comp",
-    "FFV_CHIRAL",
     "FFS_CHIRAL",
+    "FFV_CHIRAL",
     "VVVV_METRIC",
+    "Comp",
     "add",
+    "broadcast_shape",
+    "fermion_col_propagator",
+    "fermion_row_propagator",
     "ffs_col",
     "ffs_row",
     "ffs_scalar",
     "ffv_col",
     "ffv_row",
     "ffv_vector",
-    "fermion_col_propagator",
-    "fermion_row_propagator",
     "mdot",
+    "polarised_vector_propagator",
     "scalar_propagator",
     "vector_propagator",
-    "polarised_vector_propagator",
     "vvv1_amp",
     "vvv1_current",
     "vvvv_amp",
@@ -75,8 +76,32 @@ VVVV_METRIC: dict[str, tuple[float, float, float]] = {
 _I = 1j
 
 
+def _products(*terms: tuple[torch.Tensor, torch.Tensor, complex]) -> torch.Tensor:
+    """sum_i c_i a_i b_i as one multiply and in-place fused multiply-adds (no temporaries), falling back to plain
+    arithmetic for a term the first product cannot hold (a wider broadcast shape or a complex value in a real one)."""
+    a, b, c = terms[0]
+    out = a * b
+    if c != 1:
+        out = out.mul_(c) if out.is_complex() or isinstance(c, (int, float)) else out * c
+    for a, b, c in terms[1:]:
+        shape = broadcast_shape(a.shape, b.shape)
+        if broadcast_shape(out.shape, shape) == out.shape and (out.is_complex() or not (
+                a.is_complex() or b.is_complex() or isinstance(c, complex))):
+            out.addcmul_(a, b, value=c)
+        else:
+            out = out + (a * b if c == 1 else c * (a * b))
+    return out
+
+
+def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    """torch.broadcast_shapes of two compatible shapes, without its per-call overhead (hot path)."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    return tuple(y if x == 1 else x for x, y in zip(a, b))
+
+
 def mdot(a: Comp, b: Comp) -> torch.Tensor:
-    return a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3]
+    return _products((a[0], b[0], 1), (a[1], b[1], -1), (a[2], b[2], -1), (a[3], b[3], -1))
 
 
 def add(a: Comp, b: Comp) -> Comp:
@@ -105,8 +130,8 @@ def vector_propagator(t: Comp, q: Comp, mass: float, width: float) -> Comp:
     f = -_I / _denominator(q, mass, width)
     if mass == 0.0:
         return _scale(f, t)
-    qt = mdot(q, t) / (mass * mass)
-    return tuple(f * (t[m] - q[m] * qt) for m in range(4))  # type: ignore[return-value]
+    qt = mdot(q, t).mul_(1.0 / (mass * mass))
+    return tuple(torch.addcmul(t[m], q[m], qt, value=-1).mul_(f) for m in range(4))  # type: ignore[return-value]
 
 
 def polarised_vector_propagator(t: Comp, q: Comp, mass: float, width: float, polarization: str) -> Comp:
@@ -143,25 +168,33 @@ def fermion_row_propagator(x: Comp, q: Comp, mass: float, width: float) -> Comp:
     """Row spinor x (qslash + M) i/D; q = sum of the inputs' stored momenta (along the fermion flow)."""
     qp, qm, qa, qb, m = _slash_factors(q, mass, width)
     x0, x1, x2, x3 = x
-    return (x2 * qp + x3 * qb + x0 * m, x2 * qa + x3 * qm + x1 * m, x0 * qm - x1 * qb + x2 * m,
-            x1 * qp - x0 * qa + x3 * m)
+    terms = [[(x2, qp, 1), (x3, qb, 1)], [(x2, qa, 1), (x3, qm, 1)], [(x0, qm, 1), (x1, qb, -1)],
+             [(x1, qp, 1), (x0, qa, -1)]]
+    return _with_mass(terms, x, m, mass)
 
 
 def fermion_col_propagator(y: Comp, q: Comp, mass: float, width: float) -> Comp:
     """i/D (qslash + M) y for a column spinor; q = -(sum of the inputs' stored momenta)."""
     qp, qm, qa, qb, m = _slash_factors(q, mass, width)
     y0, y1, y2, y3 = y
-    return (qm * y2 - qa * y3 + m * y0, qp * y3 - qb * y2 + m * y1, qp * y0 + qa * y1 + m * y2,
-            qb * y0 + qm * y1 + m * y3)
+    terms = [[(qm, y2, 1), (qa, y3, -1)], [(qp, y3, 1), (qb, y2, -1)], [(qp, y0, 1), (qa, y1, 1)],
+             [(qb, y0, 1), (qm, y1, 1)]]
+    return _with_mass(terms, y, m, mass)
+
+
+def _with_mass(terms: list, spinor: Comp, m: torch.Tensor, mass: float) -> Comp:
+    """Component k = terms[k] + m spinor[k] (the mass term dropped for a massless line)."""
+    if mass != 0.0:
+        terms = [t + [(spinor[k], m, 1)] for k, t in enumerate(terms)]
+    return tuple(_products(*t) for t in terms)  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------------- FFV (chiral)
 
 def _sv(v: Comp, c: complex) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """c x (V0+V3, V0-V3, V1-iV2, V1+iV2): the entries of c S(V) = c [[vp, a], [b, vm]]."""
-    v1 = c * v[1]
-    v2 = (c * _I) * v[2]
-    return c * (v[0] + v[3]), c * (v[0] - v[3]), v1 - v2, v1 + v2
+    entries = (v[0] + v[3], v[0] - v[3], torch.add(v[1], v[2], alpha=-_I), torch.add(v[1], v[2], alpha=_I))
+    return entries if c == 1 else tuple(x.mul_(c) for x in entries)  # type: ignore[return-value]
 
 
 def _chiral_sv(v: Comp, cl: complex, cr: complex):
@@ -174,16 +207,18 @@ def ffv_vector(row: Comp, col: Comp, cl: complex, cr: complex) -> Comp:
     """J^mu = row gamma^mu (cl P_L + cr P_R) col (before the propagator)."""
     r0, r1, r2, r3 = row
     c0, c1, c2, c3 = col
-    terms: list[Comp] = []
+    terms: list[list[tuple[torch.Tensor, torch.Tensor, complex]]] = [[], [], [], []]
     if cl != 0:
-        s0, s1 = r2 * c0, r3 * c1
-        x01, x10 = r2 * c1, r3 * c0
-        terms.append((cl * (s0 + s1), -cl * (x01 + x10), cl * _I * (x01 - x10), cl * (s1 - s0)))
+        terms[0] += [(r2, c0, cl), (r3, c1, cl)]
+        terms[1] += [(r2, c1, -cl), (r3, c0, -cl)]
+        terms[2] += [(r2, c1, _I * cl), (r3, c0, -_I * cl)]
+        terms[3] += [(r3, c1, cl), (r2, c0, -cl)]
     if cr != 0:
-        s0, s1 = r0 * c2, r1 * c3
-        x01, x10 = r0 * c3, r1 * c2
-        terms.append((cr * (s0 + s1), cr * (x01 + x10), cr * _I * (x10 - x01), cr * (s0 - s1)))
-    return terms[0] if len(terms) == 1 else add(terms[0], terms[1])
+        terms[0] += [(r0, c2, cr), (r1, c3, cr)]
+        terms[1] += [(r0, c3, cr), (r1, c2, cr)]
+        terms[2] += [(r1, c2, _I * cr), (r0, c3, -_I * cr)]
+        terms[3] += [(r0, c2, cr), (r1, c3, -cr)]
+    return tuple(_products(*t) for t in terms)  # type: ignore[return-value]
 
 
 def ffv_row(row: Comp, v: Comp, cl: complex, cr: complex) -> Comp:
@@ -194,10 +229,10 @@ def ffv_row(row: Comp, v: Comp, cl: complex, cr: complex) -> Comp:
     x0 = x1 = x2 = x3 = zero
     if left is not None:
         vp, vm, a, b = left
-        x0, x1 = r2 * vp + r3 * b, r2 * a + r3 * vm
+        x0, x1 = _products((r2, vp, 1), (r3, b, 1)), _products((r2, a, 1), (r3, vm, 1))
     if right is not None:
         vp, vm, a, b = right
-        x2, x3 = r0 * vm - r1 * b, r1 * vp - r0 * a
+        x2, x3 = _products((r0, vm, 1), (r1, b, -1)), _products((r1, vp, 1), (r0, a, -1))
     return (x0, x1, x2, x3)
 
 
@@ -209,10 +244,10 @@ def ffv_col(col: Comp, v: Comp, cl: complex, cr: complex) -> Comp:
     y0 = y1 = y2 = y3 = zero
     if left is not None:
         vp, vm, a, b = left
-        y2, y3 = vp * c0 + a * c1, b * c0 + vm * c1
+        y2, y3 = _products((vp, c0, 1), (a, c1, 1)), _products((b, c0, 1), (vm, c1, 1))
     if right is not None:
         vp, vm, a, b = right
-        y0, y1 = vm * c2 - a * c3, vp * c3 - b * c2
+        y0, y1 = _products((vm, c2, 1), (a, c3, -1)), _products((vp, c3, 1), (b, c2, -1))
     return (y0, y1, y2, y3)
 
 
@@ -251,10 +286,11 @@ def vvv1_current(k: int, v: list[Comp | None], p: list[Comp], g: complex) -> Com
     va, vb = v[a], v[b]
     assert va is not None and vb is not None
     pk, pa, pb = p[k], p[a], p[b]
-    fa = g * mdot(vb, tuple(x - y for x, y in zip(pk, pa)))  # type: ignore[arg-type]
-    fb = g * mdot(va, tuple(x - y for x, y in zip(pb, pk)))  # type: ignore[arg-type]
-    fab = g * mdot(va, vb)
-    return tuple(va[m] * fa + vb[m] * fb + fab * (pa[m] - pb[m]) for m in range(4))  # type: ignore[return-value]
+    fa = mdot(vb, tuple(x - y for x, y in zip(pk, pa))).mul_(g)  # type: ignore[arg-type]
+    fb = mdot(va, tuple(x - y for x, y in zip(pb, pk))).mul_(g)  # type: ignore[arg-type]
+    fab = mdot(va, vb).mul_(g)
+    return tuple(_products((va[m], fa, 1), (vb[m], fb, 1), (fab, pa[m] - pb[m], 1))  # type: ignore[return-value]
+                 for m in range(4))
 
 
 # --------------------------------------------------------------------------------------------------- VVVV

@@ -6,17 +6,22 @@ Design (madgraph4gpu's shape, vectorised over events *and* helicities):
   LAST (innermost, contiguous) axis: a wavefunction component is shaped (h_leg_a, h_leg_b, ..., events) with
   size-1 axes for the legs it does not contain. Every elementwise kernel therefore runs long contiguous inner loops
   over events (with events first, the innermost axes were helicity axes of size 2 and torch's elementwise loops
-  ran ~2x slower). A current over legs X carries exactly the helicities of X; broadcasting builds the products
-  with the others, so a sub-current is computed once per batch for all helicity configurations (no helicity loop).
+  ran ~2x slower). The external wavefunctions and momenta must be contiguous too: a strided view (stride 2 or 4
+  over events) silently makes every kernel that touches them several times slower. A current over legs X
+  carries exactly the helicities of X; broadcasting builds the products with the others, so a sub-current is
+  computed once per batch for all helicity configurations (no helicity loop). The kernels (lorentz.py) form each
+  component as one multiply and in-place fused multiply-adds, without temporaries.
 * Each distinct :class:`Current` is computed once per batch (the compiler shares equal ones between diagrams).
 * Helicities of a leg that never contribute (e.g. a right-handed massless quark at a W vertex) are found once, at
   construction, by evaluating every helicity configuration on random momenta, and dropped from that leg's axis.
 * Closing: every amplitude is linear in each input, A_d = dot(partial_d, W) with W the input carrying most
   helicity configurations. Diagrams closing on the same W form a group; the group's colour weights factor as
   C_g = C_basis X (rank r), so only r combinations dot(sum_d X_jd partial_d, W) are formed at full size (tttt:
-  60 of 76 diagrams, wwuu: 32 of 102), each with a multiply and three fused multiply-adds (addcmul_) straight
-  into one preallocated amplitude buffer (D, *helicity axes, events) that is kept between chunks (a fresh
-  allocation of that size is page-faulted in each time).
+  60 of 76 diagrams, wwuu: 32 of 102), each with a multiply and three fused multiply-adds (addcmul_, the mixing
+  weight X_jd0 folded into their scalar factors) straight into one preallocated amplitude buffer
+  (D, *helicity axes, events) that is kept between chunks (a fresh allocation of that size is page-faulted in
+  each time). The partials are memoised per batch: the same sub-amplitude (vertex, open position, other inputs)
+  closes diagrams of several groups (tttt: 36 distinct of 76, wwuu: 59 of 102).
 * Colour: J = C A is one matmul over the flattened (helicity x event) columns (real weights after rescaling each
   basis column by a phase: then a real matmul on the (re, im) pairs). |M|^2 = sum_hel J^+ G J / denominator with
   G = V diag(l) V^+ positive semi-definite is |S J|^2, S = sqrt(l) V^+: the m2 path forms (S C) A with the same
@@ -24,10 +29,15 @@ Design (madgraph4gpu's shape, vectorised over events *and* helicities):
 * Fermion lines: which input is the barred (row) spinor is read off the inputs themselves (external leg type, or
   the kind of current that produced it), so the kernels do not depend on the vertex-position convention.
 * Large batches run in chunks so the peak memory stays bounded (tttt at batch 65536: < 1 GiB).
+* CPU memory: the temporaries of a chunk are a few hundred KiB each, above glibc's mmap threshold, so each was a
+  fresh mapping page-faulted in on first touch; the runtime raises glibc's mmap and trim thresholds once
+  (``_heap_for_temporaries``), so freed temporaries are reused from the heap.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +55,7 @@ __all__ = ["ProcessRuntime"]
 
 Comp = L.Comp
 Wave = tuple[Comp, Comp]          # (components, stored momentum)
-Kernel = Callable[[list[Wave]], Comp | torch.Tensor]
+Kernel = Callable[[list[Wave], Comp], Comp | torch.Tensor]   # (input waves, sum of their momenta) -> components
 
 _CHUNK_BYTES = 1024 * 2**20       # working-set target per chunk (peak memory stays well under 4 GiB)
 _MAX_CHUNK = 16384                # CPU: larger chunks amortise per-op overhead; CUDA: 8x the byte budget
@@ -89,20 +99,25 @@ class _Group:
 
     big: int
     dot: str                                             # "spinor" (sum_j), "vector" (Minkowski), "scalar"
-    members: list[tuple[tuple[int, ...], Callable, list[tuple[int, complex]]]] = field(default_factory=list)
+    # (inputs, partial function, colour weights, key: equal keys give equal partials, also across groups)
+    members: list[tuple[tuple[int, ...], Callable, list[tuple[int, complex]], tuple]] = field(default_factory=list)
     mix: list[list[tuple[int, complex]]] = field(default_factory=list)   # per row j: (member d, X_jd)
 
 
-def _scale(c: complex, x: Comp | torch.Tensor) -> Comp | torch.Tensor:
-    if isinstance(x, tuple):
-        return tuple(c * v for v in x)  # type: ignore[return-value]
-    return c * x
-
-
-def _add(a: Comp | torch.Tensor, b: Comp | torch.Tensor) -> Comp | torch.Tensor:
-    if isinstance(a, tuple):
-        return tuple(x + y for x, y in zip(a, b))  # type: ignore[return-value]
-    return a + b
+@functools.cache
+def _heap_for_temporaries() -> None:
+    """Let glibc serve the kernels' temporaries from its heap and keep it between chunks. Above its mmap threshold
+    (dynamic, from 128 KiB) glibc maps every allocation afresh and unmaps it on free, and it returns a free heap
+    top above the trim threshold to the system: either way each sub-current temporary of a chunk (a few hundred
+    KiB) is page-faulted in again, which on CPU cost more than the arithmetic (tttt ran ~1.5x slower, wwuu at
+    batch 4096 ~1.8x). 32 MiB is glibc's largest mmap threshold; up to 256 MiB of free heap top is kept.
+    Process-wide; a no-op where the C library has no ``mallopt``."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return
+    mallopt(-3, 32 * 2**20)    # M_MMAP_THRESHOLD
+    mallopt(-1, 256 * 2**20)   # M_TRIM_THRESHOLD
 
 
 class ProcessRuntime:
@@ -112,6 +127,8 @@ class ProcessRuntime:
         self.compiled = compiled
         self.model = model
         self.device = device
+        if device.type == "cpu":
+            _heap_for_temporaries()
         self.n_legs = len(compiled.legs)
         self._leg_mass = [model.mass(leg.pdg) for leg in compiled.legs]
         self._leg_spin = [model.particle(leg.pdg).spin for leg in compiled.legs]
@@ -124,7 +141,7 @@ class ProcessRuntime:
             self._nodes.append(leg)
             self._kind.append(self._external_kind(leg))
         self._closings: list[_Closing] = []
-        self._buffers: dict[torch.device, torch.Tensor] = {}
+        self._buffers: dict[str, torch.Tensor] = {}
         self._plans: dict[tuple[tuple[int, ...], ...], tuple[list[_Group], torch.Tensor, torch.Tensor | None]] = {}
         for diagram in compiled.diagrams:
             amp = diagram.amplitude
@@ -243,14 +260,11 @@ class ProcessRuntime:
         for pos, k in zip(others, input_kinds):
             kinds[pos] = k
 
-        def place(waves: list[Wave]) -> tuple[list[Comp | None], Comp]:
+        def place(waves: list[Wave]) -> list[Comp | None]:
             comps: list[Comp | None] = [None] * n
-            q = None
-            for pos, (w, p) in zip(others, waves):
+            for pos, (w, _) in zip(others, waves):
                 comps[pos] = w
-                q = p if q is None else L.add(q, p)
-            assert q is not None
-            return comps, q
+            return comps
 
         if family in ("FFV", "FFS"):
             table = L.FFV_CHIRAL if family == "FFV" else L.FFS_CHIRAL
@@ -260,21 +274,21 @@ class ProcessRuntime:
             if off == bos_pos:
                 contract = L.ffv_vector if family == "FFV" else L.ffs_scalar
 
-                def k_boson(waves: list[Wave]) -> Comp:
-                    c, q = place(waves)
+                def k_boson(waves: list[Wave], q: Comp) -> Comp:
+                    c = place(waves)
                     return prop(contract(c[row_pos], c[col_pos], cl, cr), q, False)
                 return k_boson, None
             if off == col_pos:   # the row spinor and the boson remain: result is a row spinor
                 fn = L.ffv_row if family == "FFV" else L.ffs_row
 
-                def k_row(waves: list[Wave]) -> Comp:
-                    c, q = place(waves)
+                def k_row(waves: list[Wave], q: Comp) -> Comp:
+                    c = place(waves)
                     return prop(fn(c[row_pos], c[bos_pos], cl, cr), q, True)
                 return k_row, "row"
             fn = L.ffv_col if family == "FFV" else L.ffs_col
 
-            def k_col(waves: list[Wave]) -> Comp:
-                c, q = place(waves)
+            def k_col(waves: list[Wave], q: Comp) -> Comp:
+                c = place(waves)
                 return prop(fn(c[col_pos], c[bos_pos], cl, cr), q, False)
             return k_col, "col"
         g = complex(sum(couplings))
@@ -282,8 +296,8 @@ class ProcessRuntime:
             if len(couplings) != 1:
                 raise TinnError("VVV1 vertex terms must carry one coupling")
 
-            def k_vvv(waves: list[Wave]) -> Comp:
-                c, q = place(waves)
+            def k_vvv(waves: list[Wave], q: Comp) -> Comp:
+                c = place(waves)
                 ps: list[Comp] = [None, None, None]  # type: ignore[list-item]
                 for pos, (_, p) in zip(others, waves):
                     ps[pos] = p
@@ -293,16 +307,16 @@ class ProcessRuntime:
         if family == "VVVV":
             coeffs = self._metric(lorentz, couplings)
 
-            def k_vvvv(waves: list[Wave]) -> Comp:
-                c, q = place(waves)
+            def k_vvvv(waves: list[Wave], q: Comp) -> Comp:
+                c = place(waves)
                 return prop(L.vvvv_current(off, c, coeffs), q, False)
             return k_vvvv, None
         if family in ("VVS1", "VVSS1"):
             vec = [i for i in range(n) if self.model.particle(particles[i]).spin == 3]
             sca = [i for i in range(n) if self.model.particle(particles[i]).spin == 1]
 
-            def k_vvs(waves: list[Wave]) -> Comp:
-                c, q = place(waves)
+            def k_vvs(waves: list[Wave], q: Comp) -> Comp:
+                c = place(waves)
                 s = g
                 for i in sca:
                     if i != off:
@@ -314,8 +328,8 @@ class ProcessRuntime:
             return k_vvs, None
         # SSS1 / SSSS1
 
-        def k_sss(waves: list[Wave]) -> Comp:
-            c, q = place(waves)
+        def k_sss(waves: list[Wave], q: Comp) -> Comp:
+            c = place(waves)
             s = g
             for i in others:
                 s = s * c[i][0]  # type: ignore[index]
@@ -383,7 +397,10 @@ class ProcessRuntime:
             fn, dot = self._partial(closing, big_pos)
             big = closing.inputs[big_pos]
             group = groups.setdefault((big, dot), _Group(big, dot))
-            group.members.append((closing.inputs, fn, closing.weights))
+            amp = closing.amplitude
+            others = tuple(-1 if pos == big_pos else x for pos, x in enumerate(closing.inputs))
+            key = (amp.vertex, amp.term, big_pos, others)
+            group.members.append((closing.inputs, fn, closing.weights, key))
         ordered = list(groups.values())
         columns: list[np.ndarray] = []
         for group in ordered:
@@ -413,7 +430,7 @@ class ProcessRuntime:
         """C_g = C_basis X: a basis of the group's colour columns (each rescaled by a phase to be real when it can
         be, so the colour sum is a real matmul) and the mixing rows X stored on the group."""
         cols = np.zeros((self.n_colour, len(group.members)), dtype=np.complex128)
-        for d, (_, _, weights) in enumerate(group.members):
+        for d, (_, _, weights, _) in enumerate(group.members):
             for k, c in weights:
                 cols[k, d] += c
         basis: list[np.ndarray] = []
@@ -460,8 +477,8 @@ class ProcessRuntime:
             shape = [1] * n_axes + [b]
             if axes[i] is not None:
                 shape[axes[i]] = len(hels)
-            w = wf.w.transpose(1, 2).reshape([4] + shape)
-            q = wf.p.reshape([4] + [1] * n_axes + [b])
+            w = wf.w.reshape([4] + shape)
+            q = wf.p.reshape([4] + [1] * n_axes + [b]).contiguous()
             waves.append((tuple(w.unbind(0)), tuple(q.unbind(0))))  # type: ignore[arg-type]
         return waves
 
@@ -471,12 +488,13 @@ class ProcessRuntime:
         ``replace`` maps a leg index to a complex (B, 4) vector used instead of that leg's HELAS wavefunction
         (for every helicity), e.g. a gluon's momentum for a gauge-invariance check.
         """
-        return self._colour_vectors(p, self._helicities, replace)
+        return self._colour_vectors(p, self._helicities, replace).clone()
 
     def _colour_vectors(self, p: torch.Tensor, helicities: list[tuple[int, ...]],
                         replace: dict[int, torch.Tensor] | None = None, rotated: bool = False) -> torch.Tensor:
         """J_k = sum_d C_kd A_d for every colour flow, event and helicity configuration: complex (K, *axes, B);
-        with ``rotated``, S J instead (|M|^2 = |S J|^2), when the plan has S."""
+        with ``rotated``, S J instead (|M|^2 = |S J|^2), when the plan has S. The result is a view of a work
+        buffer that the next call overwrites."""
         axes: list[int | None] = []
         n_axes = 0
         for h in helicities:
@@ -492,27 +510,34 @@ class ProcessRuntime:
             values[leg] = (tuple(vec[:, m].reshape([1] * n_axes + [-1]).expand(shape) for m in range(4)), q)  # type: ignore[assignment]
         for step in self._steps:
             args = [values[i] for i in step.inputs]
-            comps = step.kernel(args)
             q = args[0][1]
             for a in args[1:]:
                 q = L.add(q, a[1])
-            values.append((comps, q))  # type: ignore[arg-type]
+            values.append((step.kernel(args, q), q))  # type: ignore[arg-type]
         shape = [len(h) for h in helicities if len(h) > 1] + [p.shape[0]]
         groups, colour, square = self._plan_for(helicities)
         if rotated:
             assert square is not None
             colour = square
-        amps = self._buffer([colour.shape[1]] + shape, p.device)
-        row = 0
-        for group in groups:
-            row = self._group_amplitudes(group, values, amps, row)
-        flat = amps.reshape(amps.shape[0], -1)
+        cache: dict[tuple, object] = {}
+        rows = [row for group in groups for row in self._group_rows(group, values, tuple(shape), cache)]
+        amps = self._scratch("amps", [len(rows)] + shape, torch.complex128, p.device)
+        for out, (part, big, weights, full) in zip(amps, rows):
+            if full:
+                torch.mul(part[0], big[0], out=out)
+            else:   # a component may broadcast to less than the full shape
+                out.zero_().addcmul_(part[0], big[0])
+            for c in range(1, len(part)):
+                out.addcmul_(part[c], big[c], value=weights[c])
+        flat = amps.view(len(rows), -1)
         if colour.is_complex():
-            jk = colour @ flat
+            jk = torch.mm(colour, flat, out=self._scratch("jk", [colour.shape[0], flat.shape[1]], torch.complex128,
+                                                          p.device))
         else:   # real colour weights: one real matmul on the (re, im) pairs
-            jk = torch.view_as_complex((colour @ torch.view_as_real(flat).reshape(flat.shape[0], -1))
-                                       .reshape(colour.shape[0], -1, 2))
-        return jk.reshape([colour.shape[0]] + shape)
+            pairs = torch.view_as_real(flat).view(len(rows), -1)
+            jk = torch.view_as_complex(torch.mm(colour, pairs, out=self._scratch(
+                "jk", [colour.shape[0], pairs.shape[1]], torch.float64, p.device)).view(colour.shape[0], -1, 2))
+        return jk.view([colour.shape[0]] + shape)
 
     def _plan_for(self, helicities: list[tuple[int, ...]]) -> tuple[list[_Group], torch.Tensor, torch.Tensor | None]:
         key = tuple(helicities)
@@ -520,38 +545,43 @@ class ProcessRuntime:
             self._plans[key] = self._plan(helicities)
         return self._plans[key]
 
-    def _buffer(self, shape: list[int], device: torch.device) -> torch.Tensor:
-        """The diagram-amplitude buffer, kept between chunks: a fresh allocation of this size would be page-faulted
-        in on every chunk (a large share of the time on CPU)."""
-        buf = self._buffers.get(device)
-        if buf is None or list(buf.shape) != shape:
-            buf = torch.empty(shape, dtype=torch.complex128, device=device)
-            self._buffers = {device: buf}
-        return buf
+    def _scratch(self, name: str, shape: list[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """A contiguous work tensor kept between chunks (a fresh allocation would be page-faulted in
+        each time on CPU); valid until the next request of the same name."""
+        numel = int(np.prod(shape))
+        buf = self._buffers.get(name)
+        if buf is None or buf.numel() < numel or buf.dtype != dtype or buf.device != device:
+            buf = torch.empty(numel, dtype=dtype, device=device)
+            self._buffers[name] = buf
+        return buf[:numel].view(shape)
 
     @staticmethod
-    def _group_amplitudes(group: _Group, values: list[Wave], amps: torch.Tensor, row: int) -> int:
-        """Write the group's colour-combined amplitudes dot(sum_d X_jd partial_d, big) into amps[row:row + r]:
-        a multiply and three fused multiply-adds per row, straight into the preallocated output (events on the innermost axis)."""
+    def _group_rows(group: _Group, values: list[Wave], out_shape: tuple[int, ...], cache: dict[tuple, object]
+                    ) -> list[tuple[tuple, tuple, tuple[complex, ...], bool]]:
+        """The group's colour-combined rows as (part, big, weights, full): amplitude row j = sum_d X_jd
+        dot(partial_d, big) = sum_c weights_c part[c] big[c] with part = partial_d0 + sum_{d>0} (X_jd / X_jd0)
+        partial_d and weights = X_jd0 x the dot's metric signs, the first component pre-scaled by X_jd0 (one small
+        multiply instead of four); ``full``: the first product covers ``out_shape``. Partials are memoised in
+        ``cache`` (the same sub-amplitude closes diagrams of several groups)."""
         big = values[group.big][0]
         signs = (1.0, -1.0, -1.0, -1.0) if group.dot == "vector" else (1.0, 1.0, 1.0, 1.0)
-        parts = [fn([values[i] for i in inputs]) for inputs, fn, _ in group.members]
+        parts = []
+        for inputs, fn, _, key in group.members:
+            if key not in cache:
+                partial = fn([values[i] for i in inputs])
+                cache[key] = (partial,) if group.dot == "scalar" else partial
+            parts.append(cache[key])
+        bigs = (big[0],) if group.dot == "scalar" else big
+        rows = []
         for terms in group.mix:
-            part = None
-            for d, c in terms:
-                term = parts[d] if c == 1 else _scale(c, parts[d])
-                part = term if part is None else _add(part, term)
-            out = amps[row]
-            first = part if group.dot == "scalar" else part[0]
-            if torch.broadcast_shapes(first.shape, big[0].shape) == out.shape:
-                torch.mul(first, big[0], out=out)
-            else:   # a component may broadcast to less than the full shape
-                out.zero_().addcmul_(first, big[0])
-            if group.dot != "scalar":
-                for c in range(1, 4):
-                    out.addcmul_(part[c], big[c], value=signs[c])
-            row += 1
-        return row
+            d0, c0 = terms[0]
+            part = parts[d0]
+            for d, c in terms[1:]:
+                part = tuple(torch.add(x, y, alpha=c / c0) for x, y in zip(part, parts[d]))
+            weights = tuple(c0 * s for s in signs[:len(part)])
+            part = (part[0] if c0 == 1 else c0 * part[0],) + tuple(part[1:])
+            rows.append((part, bigs, weights, L.broadcast_shape(part[0].shape, bigs[0].shape) == out_shape))
+        return rows
 
     def _m2_chunk(self, p: torch.Tensor) -> torch.Tensor:
         """|M|^2 of one chunk: Re(J^+ G J) summed over helicities."""
@@ -560,7 +590,9 @@ class ProcessRuntime:
             jk = self._colour_vectors(p, self._helicities)
             return self._per_helicity(jk).reshape(-1, jk.shape[-1]).sum(0) / self.compiled.denominator
         sj = torch.view_as_real(self._colour_vectors(p, self._helicities, rotated=True))   # (R, *axes, B, 2)
-        return (sj * sj).sum(-1).reshape(-1, p.shape[0]).sum(0) / self.compiled.denominator
+        # |S J|^2 summed over R and helicities: reduce over the long leading axis first, the (re, im) pairs last
+        flat = sj.view(-1, 2 * p.shape[0])
+        return flat.square_().sum(0).view(-1, 2).sum(1) / self.compiled.denominator
 
     def _per_helicity(self, jk: torch.Tensor) -> torch.Tensor:
         """Re(J^+ G J) for every event and helicity configuration: (*helicity axes, B)."""
