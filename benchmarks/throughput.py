@@ -2,7 +2,7 @@
 
   paper   the paper's loop: one episode at a time, one single-event |M|^2 call per step, one network forward
           per step, one update (batch 32) per step — the local trainer with episodes_per_batch 1 and
-          replay_ratio 32 (one update of 32 per transition), the paper's network and optimiser settings;
+          replay_ratio 32 (one update of 32 per transition), the paper's transformer and optimiser settings;
   ours    the Ray runner (tinn_dist.distributed) with the process's config (configs/<process>.yaml), with 1 and
           2 rollout workers, 2 replay shards and a CPU learner;
   rllib   stock RLlib DQN (new API stack, one process: num_env_runners 0) on our gymnasium view of the same
@@ -21,6 +21,7 @@ With --json the last line is a JSON list with one object per process.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import tempfile
@@ -35,7 +36,7 @@ from tinn_dist.events.phase_space import PhaseSpace
 from tinn_dist.events.store import EventSet
 from tinn_dist.physics.matrix_element import default_param_card
 from tinn_dist.processes import config_dir, load_process
-from tinn_dist.rl.config import TrainConfig
+from tinn_dist.rl.config import QNetConfig, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,6 +51,7 @@ def make_events(process_name: str, n: int, seed: int = 0) -> EventSet:
 
 def paper_config(cfg: TrainConfig) -> TrainConfig:
     return cfg.replace(
+        qnet=dataclasses.asdict(QNetConfig()),  # the paper's transformer
         rollout={"episodes_per_batch": 1},
         dqn={"batch_size": 32, "replay_ratio": 32.0, "learning_starts": 32, "lr": 1e-5, "double": False,
              "grad_clip_norm": None},

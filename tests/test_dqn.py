@@ -65,7 +65,7 @@ def test_loss_is_mse_and_decreases_with_updates() -> None:
     loss, _ = dqn_loss(policy, target, batch(), gamma=0.1, double=False)
     assert torch.isclose(loss, torch.tensor(1.5**2))
     torch.manual_seed(0)
-    learner = DQNLearner(SMALL, DQNConfig(lr=1e-2, batch_size=16, gamma=0.0), n_slots=8, n_actions=4)
+    learner = DQNLearner(QNetwork(SMALL, n_slots=8, n_actions=4), DQNConfig(lr=1e-2, batch_size=16, gamma=0.0))
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(16, 8, 4)).astype(np.float32) * 100
     data = Transitions(
@@ -85,7 +85,7 @@ def test_loss_is_mse_and_decreases_with_updates() -> None:
 
 def test_weights_versions_and_target_sync() -> None:
     torch.manual_seed(0)
-    learner = DQNLearner(SMALL, DQNConfig(lr=1e-2), n_slots=8, n_actions=4)
+    learner = DQNLearner(QNetwork(SMALL, n_slots=8, n_actions=4), DQNConfig(lr=1e-2))
     v0, w0 = learner.get_weights()
     obs = np.random.default_rng(1).normal(size=(8, 8, 4)).astype(np.float32)
     data = Transitions(
@@ -99,7 +99,7 @@ def test_weights_versions_and_target_sync() -> None:
     assert any(not torch.equal(t[k], w1[k]) for k in t)  # the target lags until synced
     learner.sync_target()
     assert all(torch.equal(learner.target.state_dict()[k], w1[k]) for k in t)
-    clone = DQNLearner(SMALL, DQNConfig(lr=1e-2), n_slots=8, n_actions=4)
+    clone = DQNLearner(QNetwork(SMALL, n_slots=8, n_actions=4), DQNConfig(lr=1e-2))
     clone.load_state_dict(learner.state_dict())
     assert clone.version == 1 and clone.target_syncs == 1
 

@@ -54,6 +54,17 @@ def test_metrics_of_the_truth_itself() -> None:
     assert out["mass"]["W-"]["within_1GeV_of_truth"] == 1.0
 
 
+def test_strict_and_one_percent_me_optimality() -> None:
+    """m_final / m_true = 1.001 and 0.995 pass the 1 % metric; only the first passes the strict one."""
+    events = tt_events(4)
+    m_true = np.full(4, 2.0)
+    m_final = m_true * np.array([1.001, 1.0 - 1e-12, 0.995, 0.98])
+    out = evaluate_assignments(
+        load_process("tt"), events.momenta, events.true_perm, events.true_perm, m_final, m_true, 1.0
+    )
+    assert out["me_optimality"] == 0.5 and out["me_optimality_1pct"] == 0.75
+
+
 @needs_builtin
 def test_baselines_order_and_exhaustive_ceiling() -> None:
     events = tt_events(40)

@@ -72,8 +72,10 @@ def test_bad_configs_name_the_key(tmp_path: Path) -> None:
         config_from_dict({"process": "tt", "colour": 1}, "x.yaml")
     with pytest.raises(TinnError, match=r"key 'dqn.batch_size' must be an integer"):
         config_from_dict({"process": "tt", "dqn": {"batch_size": "big"}}, "x.yaml")
-    with pytest.raises(TinnError, match=r"key 'dqn.gamma' must be in \[0, 1\)"):
+    with pytest.raises(TinnError, match=r"key 'dqn.gamma' must be in \[0, 1\]"):
         config_from_dict({"process": "tt", "dqn": {"gamma": 1.5}}, "x.yaml")
+    with pytest.raises(TinnError, match=r"key 'qnet.kind' must be 'transformer' or 'afterstate'"):
+        config_from_dict({"process": "tt", "qnet": {"kind": "lstm"}}, "x.yaml")
     with pytest.raises(TinnError, match="unknown process 'qq'"):
         config_from_dict({"process": "qq"}, "x.yaml")
     path = tmp_path / "c.yaml"

@@ -11,6 +11,7 @@ sqrt(ŝ) = |Σ p_final|, so the score cannot simply learn the mass spectrum.
 from __future__ import annotations
 
 import numpy as np
+from torch import nn
 
 from tinn_dist.analysis.baselines import exhaustive_argmax, starting_order
 from tinn_dist.analysis.reconstruct import invariant_mass
@@ -18,7 +19,6 @@ from tinn_dist.errors import TinnError
 from tinn_dist.events.store import EventSet
 from tinn_dist.rl.actor import EpisodeRunner
 from tinn_dist.rl.env import AssignmentEnv
-from tinn_dist.rl.qnet import QNetwork
 
 __all__ = [
     "METHODS",
@@ -64,7 +64,7 @@ def select_mass_window(
 
 def assignment_m2(
     env: AssignmentEnv,
-    qnet: QNetwork | None,
+    qnet: nn.Module | None,
     methods: tuple[str, ...] = METHODS,
     progress: bool = False,
 ) -> dict[str, np.ndarray]:

@@ -2,6 +2,10 @@
 
 For each method (the trained agent, greedy for N-3 steps; the baselines) on events with known truth:
 - ``me_optimality``: fraction of events whose final |M|^2 >= |M|^2 of the true assignment (rel. tol. 1e-9);
+- ``me_optimality_1pct``: the same with a 1 % tolerance. Near-symmetries make the strict metric partly a coin
+  toss: in tt the charge mirror (t and tbar decay products exchanged, b <-> bbar, u <-> ubar, dbar <-> d) changes
+  |M|^2 by only ~0.1 % (median, CP-odd width effects) and is above the truth in about half of the events, while
+  being three swaps away; 1 % separates it from the W decay orientations (median |log ratio| ~0.5);
 - ``truth_match``: fraction whose assignment equals the true one up to the process's symmetries
   (exchanges of ``Process.identical_branches``);
 - ``mean_log_ratio`` and ``log_ratio_quantiles`` of log(m_final / m_true);
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from torch import nn
 
 from tinn_dist.analysis.baselines import (
     exhaustive_affordable,
@@ -33,7 +38,6 @@ from tinn_dist.errors import TinnError
 from tinn_dist.processes import Process
 from tinn_dist.rl.actor import EpisodeRunner
 from tinn_dist.rl.env import AssignmentEnv
-from tinn_dist.rl.qnet import QNetwork
 
 __all__ = [
     "QUANTILES",
@@ -46,6 +50,7 @@ __all__ = [
 
 QUANTILES = (0.05, 0.16, 0.5, 0.84, 0.95)
 ME_REL_TOL = 1e-9
+ME_LOOSE_TOL = 1e-2
 MASS_WINDOW_GEV = 1.0
 
 
@@ -103,6 +108,7 @@ def evaluate_assignments(
     return {
         "n_events": len(perm),
         "me_optimality": float(np.mean(m_final >= m_true * (1.0 - ME_REL_TOL))),
+        "me_optimality_1pct": float(np.mean(m_final >= m_true * (1.0 - ME_LOOSE_TOL))),
         "truth_match": float(np.mean(truth_match(process, perm, true_perm))),
         "mean_log_ratio": float(log_ratio.mean()),
         "log_ratio_quantiles": {
@@ -115,7 +121,7 @@ def evaluate_assignments(
 
 def evaluate_policy(
     env: AssignmentEnv,
-    qnet: QNetwork,
+    qnet: nn.Module,
     true_perm: np.ndarray,
     baselines: tuple[str, ...] = ("start", "greedy", "exhaustive"),
     baseline_events: int | None = None,

@@ -89,11 +89,13 @@ def run(args: argparse.Namespace) -> int:
         out / "masses.png",
     )
     plot_training_reward(run_dir / "metrics.csv", out / "training_reward.png")
-    lines = [f"{'method':<12} {'ME-opt':>7} {'truth':>7} {'mean log(m/m_true)':>19} {'ME calls/ev':>12}"]
+    lines = [
+        f"{'method':<12} {'ME-opt':>7} {'ME-opt 1%':>9} {'truth':>7} {'mean log(m/m_true)':>19} {'ME calls/ev':>12}"
+    ]
     for name, m in [("agent", metrics)] + list(metrics["baselines"].items()):
         if "me_optimality" in m:
             lines.append(
-                f"{name:<12} {m['me_optimality']:>7.3f} {m['truth_match']:>7.3f} "
+                f"{name:<12} {m['me_optimality']:>7.3f} {m['me_optimality_1pct']:>9.3f} {m['truth_match']:>7.3f} "
                 f"{m['mean_log_ratio']:>19.3f} {m['me_calls_per_event']:>12.1f}"
             )
     print("\n".join(lines))

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 
 from tinn_dist.rl.dqn import masked_q
 from tinn_dist.rl.env import AssignmentEnv, EpisodeBatch
-from tinn_dist.rl.qnet import QNetwork
 from tinn_dist.rl.transitions import Transitions
 
 __all__ = ["EpisodeRunner", "select_actions"]
@@ -29,7 +29,7 @@ def select_actions(
 class EpisodeRunner:
     """Holds an environment and a CPU copy of the Q-network; runs batches of episodes to completion."""
 
-    def __init__(self, env: AssignmentEnv, qnet: QNetwork, seed: int = 0) -> None:
+    def __init__(self, env: AssignmentEnv, qnet: nn.Module, seed: int = 0) -> None:
         self.env = env
         self.qnet = qnet.eval()
         self.rng = np.random.default_rng(seed)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from torch import nn
 
 from tinn_dist.errors import TinnError
-from tinn_dist.physics.matrix_element import build_matrix_element
+from tinn_dist.physics.matrix_element import build_matrix_element, default_param_card
+from tinn_dist.physics.sm import load_sm_model
 from tinn_dist.processes import Process, load_process
 from tinn_dist.rl.actor import EpisodeRunner
+from tinn_dist.rl.afterstate_qnet import AfterstateQNetwork, ResonanceShape
 from tinn_dist.rl.config import TrainConfig
 from tinn_dist.rl.dqn import DQNLearner
 from tinn_dist.rl.env import AssignmentEnv, n_actions
@@ -45,14 +48,28 @@ def build_env(cfg: TrainConfig, momenta: np.ndarray) -> AssignmentEnv:
     return AssignmentEnv(build_matrix_element(cfg.backend_spec()), momenta)
 
 
-def build_qnet(cfg: TrainConfig, process: Process | None = None) -> QNetwork:
+def resonance_shapes(cfg: TrainConfig, process: Process) -> tuple[ResonanceShape, ...]:
+    """(slots, mass, width) of every resonance of the process's decay tree, masses and widths from the
+    config's param card (the model the matrix element uses)."""
+    model = load_sm_model(cfg.matrix_element.param_card or default_param_card(), cfg.matrix_element.alphas)
+    shapes = []
+    for res in process.resonances:
+        particle = model.particles[res.pdg]
+        shapes.append((res.slots, model.params[particle.mass], model.params[particle.width]))
+    return tuple(shapes)
+
+
+def build_qnet(cfg: TrainConfig, process: Process | None = None) -> nn.Module:
+    """The config's Q-network (``qnet.kind``): (B, N, 4) momenta in slot order -> (B, d_A) Q-values."""
     process = process or load_process(cfg.process)
+    if cfg.qnet.kind == "afterstate":
+        shapes = resonance_shapes(cfg, process) if cfg.qnet.resonance_features else ()
+        return AfterstateQNetwork(cfg.qnet, process.n_external, shapes)
     return QNetwork(cfg.qnet, process.n_external, n_actions(process.n_external))
 
 
 def build_learner(cfg: TrainConfig, device: str = "cpu") -> DQNLearner:
-    n = load_process(cfg.process).n_external
-    return DQNLearner(cfg.qnet, cfg.dqn, n, n_actions(n), device=device)
+    return DQNLearner(build_qnet(cfg), cfg.dqn, device=device)
 
 
 def build_replay(cfg: TrainConfig, seed: int) -> RewardBinnedReplay:

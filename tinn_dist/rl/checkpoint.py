@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from tinn_dist.errors import TinnError
 from tinn_dist.rl.config import TrainConfig, config_from_dict
-from tinn_dist.rl.qnet import QNetwork
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -65,7 +65,7 @@ def load_resumable_checkpoint(run_dir: str | Path, cfg: TrainConfig) -> dict[str
     return payload
 
 
-def load_policy(run: str | Path) -> tuple[TrainConfig, QNetwork]:
+def load_policy(run: str | Path) -> tuple[TrainConfig, nn.Module]:
     """The config and the trained policy network (eval mode, CPU) of a run."""
     from tinn_dist.rl.builder import build_qnet
 

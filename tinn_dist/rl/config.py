@@ -48,12 +48,15 @@ class EventsConfig:
 
 @dataclass(frozen=True, slots=True)
 class QNetConfig:
+    kind: str = "transformer"  # transformer (the paper's) or afterstate (tinn_dist/rl/afterstate_qnet.py)
     d_model: int = 128  # transformer width (paper: 128)
     n_layers: int = 4  # encoder layers (paper: 4)
     n_heads: int = 4  # attention heads (paper: 4)
     dropout: float = 0.1  # dropout in the encoder (paper: 0.1)
     ff_dim: int = 128  # feed-forward width inside each encoder layer (not stated in the paper)
-    hidden: int = 128  # width of the two dense layers before the d_A outputs (paper: 128-128-d_A)
+    hidden: int = 128  # width of the dense layers before the outputs (paper: 128-128-d_A)
+    mlp_layers: int = 2  # number of those dense layers (paper: 2)
+    resonance_features: bool = True  # afterstate only: Breit-Wigner and decay-angle invariants of the decay tree
     momentum_scale: float = 100.0  # GeV; four-momenta are divided by this before the embedding
     norm_first: bool = (
         False  # pre-LayerNorm encoder layers (stabler at larger learning rates; paper: post-LN)
@@ -193,7 +196,7 @@ def _validate(cfg: TrainConfig, source: str) -> None:
     load_process(cfg.process)
     cfg.backend_spec()  # validates backend / alphas / madgraph_dir
     checks = [
-        (0.0 <= cfg.dqn.gamma < 1.0, "dqn.gamma", "in [0, 1)"),
+        (0.0 <= cfg.dqn.gamma <= 1.0, "dqn.gamma", "in [0, 1] (episodes end after N - 3 steps)"),
         (cfg.dqn.lr > 0, "dqn.lr", "> 0"),
         (cfg.dqn.loss in ("mse", "huber"), "dqn.loss", "'mse' or 'huber'"),
         (cfg.dqn.reward_scale > 0, "dqn.reward_scale", "> 0"),
@@ -211,6 +214,8 @@ def _validate(cfg: TrainConfig, source: str) -> None:
         (0.0 < cfg.exploration.epsilon_decay <= 1.0, "exploration.epsilon_decay", "in (0, 1]"),
         (cfg.exploration.explore_every >= 1, "exploration.explore_every", ">= 1"),
         (cfg.rollout.episodes_per_batch >= 1, "rollout.episodes_per_batch", ">= 1"),
+        (cfg.qnet.kind in ("transformer", "afterstate"), "qnet.kind", "'transformer' or 'afterstate'"),
+        (cfg.qnet.mlp_layers >= 1, "qnet.mlp_layers", ">= 1"),
         (cfg.qnet.d_model % cfg.qnet.n_heads == 0, "qnet.d_model", "divisible by qnet.n_heads"),
         (0.0 <= cfg.qnet.dropout < 1.0, "qnet.dropout", "in [0, 1)"),
         (cfg.qnet.momentum_scale > 0, "qnet.momentum_scale", "> 0"),

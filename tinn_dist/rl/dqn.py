@@ -19,9 +19,9 @@ import copy
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from tinn_dist.rl.config import DQNConfig, QNetConfig
-from tinn_dist.rl.qnet import QNetwork
+from tinn_dist.rl.config import DQNConfig
 from tinn_dist.rl.transitions import Transitions
 
 __all__ = ["MASK_VALUE", "DQNLearner", "dqn_loss", "masked_q"]
@@ -35,8 +35,8 @@ def masked_q(q: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 def dqn_loss(
-    policy: QNetwork,
-    target: QNetwork,
+    policy: nn.Module,
+    target: nn.Module,
     batch: dict[str, torch.Tensor],
     gamma: float,
     double: bool,
@@ -44,7 +44,7 @@ def dqn_loss(
     reward_scale: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Bellman MSE of ``policy`` against ``target`` on one batch (columns as in :class:`Transitions`)."""
-    q = policy(batch["obs"]).gather(1, batch["action"][:, None]).squeeze(1)
+    q = policy.q_taken(batch["obs"], batch["action"])
     with torch.no_grad():
         next_mask = batch["next_mask"]
         next_q = target(batch["next_obs"])
@@ -69,12 +69,10 @@ class DQNLearner:
     Plain torch, no Ray: the local trainer calls it directly, a Ray learner actor wraps it.
     """
 
-    def __init__(
-        self, qnet_cfg: QNetConfig, dqn_cfg: DQNConfig, n_slots: int, n_actions: int, device: str = "cpu"
-    ) -> None:
+    def __init__(self, policy: nn.Module, dqn_cfg: DQNConfig, device: str = "cpu") -> None:
         self.cfg = dqn_cfg
         self.device = torch.device(device)
-        self.policy = QNetwork(qnet_cfg, n_slots, n_actions).to(self.device)
+        self.policy = policy.to(self.device)
         self.target = copy.deepcopy(self.policy).eval()
         self.target.requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=dqn_cfg.lr)

@@ -12,8 +12,8 @@ __all__ = ["QNetwork"]
 
 class QNetwork(nn.Module):
     """Linear embedding of each slot's four-momentum (scaled by 1/momentum_scale) plus a learned slot-ID
-    embedding, summed; a transformer encoder (d_model, n_layers, n_heads, ff_dim, dropout); sum over slots; dense
-    hidden-hidden-d_A with ReLU. Input (B, N, 4) in GeV, output (B, d_A)."""
+    embedding, summed; a transformer encoder (d_model, n_layers, n_heads, ff_dim, dropout); sum over slots;
+    ``mlp_layers`` dense layers of ``hidden`` with ReLU, then d_A outputs (paper: 128-128-d_A). Input (B, N, 4) in GeV, output (B, d_A)."""
 
     def __init__(self, cfg: QNetConfig, n_slots: int, n_actions: int) -> None:
         super().__init__()
@@ -31,15 +31,18 @@ class QNetwork(nn.Module):
             norm_first=cfg.norm_first,
         )
         self.encoder = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False)
-        self.head = nn.Sequential(
-            nn.Linear(cfg.d_model, cfg.hidden),
-            nn.ReLU(),
-            nn.Linear(cfg.hidden, cfg.hidden),
-            nn.ReLU(),
-            nn.Linear(cfg.hidden, n_actions),
-        )
+        head: list[nn.Module] = []
+        width = cfg.d_model
+        for _ in range(cfg.mlp_layers):
+            head += [nn.Linear(width, cfg.hidden), nn.ReLU()]
+            width = cfg.hidden
+        self.head = nn.Sequential(*head, nn.Linear(width, n_actions))
         self.register_buffer("slot_ids", torch.arange(n_slots), persistent=False)
 
     def forward(self, momenta: torch.Tensor) -> torch.Tensor:
         x = self.momentum_embed(momenta / self.cfg.momentum_scale) + self.slot_embed(self.slot_ids)
         return self.head(self.encoder(x).sum(dim=1))
+
+    def q_taken(self, momenta: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Q(s, a) for one action per row (B,)."""
+        return self(momenta).gather(1, actions[:, None]).squeeze(1)
