@@ -47,12 +47,11 @@ def dqn_loss(
     q = policy.q_taken(batch["obs"], batch["action"])
     with torch.no_grad():
         next_mask = batch["next_mask"]
-        next_q = target(batch["next_obs"])
         if double:
-            next_action = masked_q(policy(batch["next_obs"]), next_mask).argmax(dim=1, keepdim=True)
-            next_value = next_q.gather(1, next_action).squeeze(1)
+            next_action = masked_q(policy(batch["next_obs"]), next_mask).argmax(dim=1)
+            next_value = target.q_taken(batch["next_obs"], next_action)
         else:
-            next_value = masked_q(next_q, next_mask).max(dim=1).values
+            next_value = masked_q(target(batch["next_obs"]), next_mask).max(dim=1).values
         not_done = (~batch["done"]).to(q.dtype)
         y = reward_scale * batch["reward"].to(q.dtype) + gamma * not_done * next_value
     value = F.mse_loss(q, y) if loss == "mse" else F.smooth_l1_loss(q, y)
