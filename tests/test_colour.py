@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from tinn_dist.physics.colour import (
-    ColourNetwork, colour_decomposition, gell_mann_t, gram_entry, parse_colour, structure_constants,
+    ColourNetwork,
+    colour_decomposition,
+    gell_mann_t,
+    gram_entry,
+    parse_colour,
+    structure_constants,
 )
 from tinn_dist.physics.diagram_generation import _colour_network, compile_process, compile_string
 from tinn_dist.physics.matrix_element import default_param_card

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import ray
-
 from test_distributed import tiny_config, tiny_dist, tt_events  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration

@@ -17,12 +17,12 @@ import yaml
 from rl_support import needs_builtin, tt_events
 
 from tinn_dist.cli import main
+from tinn_dist.distributed.config import load_train_config
 from tinn_dist.errors import TinnError
 from tinn_dist.events.store import write_events
 from tinn_dist.rl.actor import EpisodeRunner
 from tinn_dist.rl.builder import build_env, build_qnet
 from tinn_dist.rl.checkpoint import load_checkpoint
-from tinn_dist.distributed.config import load_train_config
 from tinn_dist.rl.config import config_from_dict
 from tinn_dist.rl.trainer import LocalTrainer
 

@@ -44,9 +44,9 @@ from tinn_dist.errors import TinnError
 from tinn_dist.rl.builder import holdout_split
 from tinn_dist.rl.checkpoint import checkpoint_path, load_resumable_checkpoint, save_checkpoint
 from tinn_dist.rl.config import TrainConfig
+from tinn_dist.rl.metrics_log import append_metrics_row, truncate_metrics
 from tinn_dist.rl.replay import N_BINS
 from tinn_dist.rl.schedule import EpsilonSchedule
-from tinn_dist.rl.metrics_log import append_metrics_row, truncate_metrics
 from tinn_dist.rl.trainer import Counters
 
 __all__ = ["DistributedTrainer"]

@@ -41,7 +41,12 @@ from tinn_dist.errors import TinnError
 from tinn_dist.events.pdf import PDF, load_pdf
 from tinn_dist.events.phase_space import BW_CUTOFF, PhaseSpace
 from tinn_dist.physics.diagrams import Amplitude, Current
-from tinn_dist.physics.matrix_element import BackendSpec, MatrixElement, build_matrix_element, default_param_card
+from tinn_dist.physics.matrix_element import (
+    BackendSpec,
+    MatrixElement,
+    build_matrix_element,
+    default_param_card,
+)
 from tinn_dist.physics.sm import load_sm_model
 from tinn_dist.processes import Process, load_process
 

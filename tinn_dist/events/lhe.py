@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from array import array
 import zlib
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -26,7 +26,7 @@ import yaml
 
 from tinn_dist.errors import TinnError
 
-__all__ = ["PDF", "GridPDF", "CTEQ5L", "RunningAlphaS", "load_pdf", "read_lhapdf6", "read_lhgrid"]
+__all__ = ["CTEQ5L", "PDF", "GridPDF", "RunningAlphaS", "load_pdf", "read_lhapdf6", "read_lhgrid"]
 
 MZ = 91.188
 GLUON = 21

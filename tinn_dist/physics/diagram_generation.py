@@ -60,7 +60,7 @@ def _set_partitions(items: tuple[int, ...], k: int) -> Iterator[tuple[tuple[int,
         return
     first, rest = items[0], items[1:]
     # blocks in canonical order: the first block holds the smallest element
-    for size in range(0, len(rest) - k + 2):
+    for size in range(len(rest) - k + 2):
         for others in itertools.combinations(rest, size):
             block = (first,) + others
             remaining = tuple(x for x in rest if x not in others)

@@ -36,7 +36,7 @@ class Current:
     vertex: int
     term: int
     offshell: int
-    inputs: tuple["Node", ...]
+    inputs: tuple[Node, ...]
     pdg: int
     legs: frozenset[int]
     polarization: str | None = None   # "0" (longitudinal) or "T" (transverse) for a polarised propagator

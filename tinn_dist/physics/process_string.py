@@ -41,7 +41,7 @@ class ProcessSpec:
     initial: tuple[ParticleSpec, ...]
     final: tuple[ParticleSpec, ...]
     orders: tuple[OrderLimit, ...]
-    decays: tuple["ProcessSpec", ...]
+    decays: tuple[ProcessSpec, ...]
 
 
 _TOKEN = re.compile(r"\s*(>|,|\(|\)|[A-Za-z]+\s*(?:==|<=|=)\s*-?\d+|[^\s,()>]+)")

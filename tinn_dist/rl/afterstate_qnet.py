@@ -8,8 +8,10 @@ reward r_t = log(m_{t+1}/m_t) and γ → 0, g(x) = log m(x) + c(event) (a learne
 with γ = 1, g(x) = (best log m reachable from x) + c(event). The per-event constant c cancels in every Q, so g only
 has to rank the arrangements of one event.
 
-g is a multilayer perceptron of Lorentz invariants of the arrangement — |M|² is a function of the invariants
-(Lorentz invariance of the matrix element): for each slot pair i < j, log(2 p_i·p_j); for each final slot,
+g is a multilayer perceptron of Lorentz invariants of the arrangement — |M|² depends on the momenta through the
+dot products p_i·p_j (and, through the complex Breit–Wigner widths, through tiny parity-odd ε-tensor terms that
+these inputs cannot see: they are why the tt charge mirror differs by only ~0.1 %, see
+:mod:`tinn_dist.analysis.evaluate`): for each slot pair i < j, log(2 p_i·p_j); for each final slot,
 log(1 + |p²|/GeV²) (a b quark, mass 4.7 GeV, in a light-quark slot is visible); with ``resonance_features``, for
 each s-channel resonance of the process's decay tree, its Breit–Wigner denominator
 log[((p_S² - M²)² + M²Γ²) / M⁴] with p_S the summed momenta of the resonance's slots and M, Γ from the param card
