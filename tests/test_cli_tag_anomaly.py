@@ -82,6 +82,11 @@ def test_tag_true_and_learned_assignment(tmp_path: Path, polarised_files: list[P
     assert set(result2["auc"]) == {"true", "learned"} and result2["n_events"]["TT"] == 5
     assert set(result2["auc"]["learned"]) == {"LL_vs_rest", "LL_vs_TT"}
     assert 0.0 <= result2["learned_truth_match"] <= 1.0
+    out3 = tmp_path / "tag3"
+    argv = ["tag", "--checkpoint", str(run), "--events", *events, "--out", str(out3), "--max-events", "2", "--ceiling"]
+    assert main(argv) == 0
+    result3 = json.loads((out3 / "tag.json").read_text())
+    assert set(result3["auc"]) == {"true", "learned", "ceiling"} and 0.0 <= result3["ceiling_truth_match"] <= 1.0
 
     # wrong order of the samples, an agent of another process, a missing file: one-line errors, no tag.json
     capsys.readouterr()
@@ -95,6 +100,8 @@ def test_tag_true_and_learned_assignment(tmp_path: Path, polarised_files: list[P
     missing = [str(tmp_path / "nope.parquet"), *events[1:]]
     assert main(["tag", "--true-assignment", "--events", *missing, "--out", str(bad)]) == 2
     assert "nope.parquet: no such events file" in _error(capsys)
+    assert main(["tag", "--true-assignment", "--ceiling", "--events", *events, "--out", str(bad)]) == 2
+    assert "--ceiling needs --checkpoint" in _error(capsys)
 
 
 def test_anomaly_command(tmp_path: Path, capsys) -> None:

@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="W-polarisation tagger m_LL/(m_LT+m_TL+m_TT): ROC, AUC, W masses (true and learned assignment)",
         description="Score every event of the four polarised VBF WW samples with L = m_LL/(m_LT+m_TL+m_TT), "
         "the four polarised |M|^2 evaluated at the true assignment and, with --checkpoint, at the assignment "
-        "the trained agent finds (greedy, N-3 steps). Writes OUT/tag.json and PNG plots.",
+        "the trained agent finds (greedy, N-3 steps) and, with --ceiling, at the argmax of the agent's reward. "
+        "Writes OUT/tag.json and PNG plots.",
     )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument(
@@ -58,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="SubProcesses/P1_* directories of the four polarised processes (--backend madgraph)",
     )
     parser.add_argument("--alphas", type=float, help="strong coupling (default: the agent's, else 0.13)")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also score at the exhaustive argmax of the agent's own reward (its config's |M|^2 over all "
+        "(N-2)! = 720 assignments per event): what a perfect agent finds; costly, combine with --max-events",
+    )
     parser.set_defaults(func=run)
 
 
@@ -80,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_events is not None and args.max_events < 1:
         raise TinnError(f"--max-events must be >= 1, got {args.max_events}")
+    if args.ceiling and args.checkpoint is None:
+        raise TinnError("--ceiling needs --checkpoint (the agent's config defines the reward it maximises)")
     if args.backend == "madgraph" and not args.madgraph_dir:
         raise TinnError("--backend madgraph needs --madgraph-dir LL_DIR LT_DIR TL_DIR TT_DIR")
     cfg = qnet = None
@@ -121,6 +130,10 @@ def run(args: argparse.Namespace) -> int:
 
         env = build_env(cfg, momenta)
         assignments["learned"] = EpisodeRunner(env, qnet).greedy(np.arange(len(momenta)))[0]
+        if args.ceiling:
+            from tinn_dist.analysis.baselines import exhaustive_argmax
+
+            assignments["ceiling"] = exhaustive_argmax(env, np.arange(len(momenta)))[0]
 
     args.out.mkdir(parents=True, exist_ok=True)
     result = {
@@ -143,9 +156,10 @@ def run(args: argparse.Namespace) -> int:
             result["auc"][name][comparison] = summary["auc"]
             result["inv_eps_b_at_0.3"][name][comparison] = summary["inv_eps_b"]
             curves[comparison][f"{name} assignment"] = roc_curve(ll, background)
-    if "learned" in assignments:
-        process = load_process(cfg.process)
-        result["learned_truth_match"] = float(truth_match(process, assignments["learned"], true_perm).mean())
+    for name in ("learned", "ceiling"):
+        if name in assignments:
+            process = load_process(cfg.process)
+            result[f"{name}_truth_match"] = float(truth_match(process, assignments[name], true_perm).mean())
 
     process = load_process(polarised_process("LL"))
     truth_masses = resonance_masses(process, momenta, true_perm)
