@@ -20,8 +20,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import signal
-import threading
 import time
 from collections import deque
 from pathlib import Path
@@ -45,6 +43,7 @@ from tinn_dist.rl.builder import holdout_split
 from tinn_dist.rl.checkpoint import checkpoint_path, load_resumable_checkpoint, save_checkpoint
 from tinn_dist.rl.config import TrainConfig
 from tinn_dist.rl.metrics_log import append_metrics_row, truncate_metrics
+from tinn_dist.rl.progress import CtrlC, RateMeter
 from tinn_dist.rl.replay import N_BINS
 from tinn_dist.rl.schedule import EpsilonSchedule
 from tinn_dist.rl.trainer import Counters
@@ -80,7 +79,6 @@ class DistributedTrainer:
         self.counters = Counters()
         self.metrics = TinnMetrics()
         self.last_eval: dict[str, float] | None = None
-        self._stop = False
         self._replay_added = 0  # transitions stored in this session (replay is not checkpointed)
         self._interval: dict[str, list[float]] = {"gain": [], "greedy_gain": [], "loss": [], "q_mean": []}
 
@@ -174,103 +172,95 @@ class DistributedTrainer:
         last_poll = 0.0
         last_log, last_ckpt, last_eval = c.episodes, c.episodes, c.episodes
         want_ckpt = False
-        rate_ref = (time.perf_counter(), c.episodes, c.env_steps, c.me_evals, c.updates)
-        in_main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, self._request_stop) if in_main else None
+        meter = RateMeter(c)
         bar = tqdm(total=max_episodes, initial=min(c.episodes, max_episodes), unit="ep", disable=not progress,
                    dynamic_ncols=True)
-        try:
-            while True:
-                timed_out = max_minutes is not None and time.perf_counter() - start >= 60.0 * max_minutes
-                stopping = self._stop or timed_out
-                pending_eps = sum(e for kind, _, e in inflight.values() if kind == "collect")
-                owed = c.sample_credit / cfg.dqn.batch_size
-                # 1. rollouts
-                for i, w in enumerate(self.workers):
-                    remaining = max_episodes - c.episodes - pending_eps
-                    if state[i] != "idle" or stopping or remaining <= 0 or owed > dist.max_owed_updates:
+        with CtrlC() as ctrl_c:
+            try:
+                while True:
+                    timed_out = max_minutes is not None and time.perf_counter() - start >= 60.0 * max_minutes
+                    stopping = ctrl_c.requested or timed_out
+                    pending_eps = sum(e for kind, _, e in inflight.values() if kind == "collect")
+                    owed = c.sample_credit / cfg.dqn.batch_size
+                    # 1. rollouts
+                    for i, w in enumerate(self.workers):
+                        remaining = max_episodes - c.episodes - pending_eps
+                        if state[i] != "idle" or stopping or remaining <= 0 or owed > dist.max_owed_updates:
+                            continue
+                        jobs = []
+                        for _ in range(min(dist.batches_per_call, math.ceil(remaining / b))):
+                            first = c.episodes + pending_eps
+                            jobs.append((first, self.rng.integers(self.n_train, size=b)))
+                            pending_eps += b
+                        inflight[w.collect.remote(jobs, self.version)] = ("collect", i, len(jobs) * b)
+                        state[i] = "busy"
+                    # 2. learner: the updates it is owed (none while a checkpoint waits for it to be idle)
+                    while len(learner_calls) < 2 and not want_ckpt and c.sample_credit >= cfg.dqn.batch_size:
+                        n = min(int(c.sample_credit // cfg.dqn.batch_size), dist.max_updates_per_call)
+                        c.sample_credit -= n * cfg.dqn.batch_size
+                        ref = self.learner.train.remote(n)
+                        learner_calls.append(ref)
+                        inflight[ref] = ("train", 0, 0)
+                    # 3. shard health, every SHARD_POLL_S
+                    if not shard_polls and time.monotonic() - last_poll >= SHARD_POLL_S:
+                        last_poll = time.monotonic()
+                        for s, shard in enumerate(self.shards):
+                            ref = shard.stats.remote()
+                            shard_polls[ref] = s
+                            inflight[ref] = ("stats", s, 0)
+                    if want_ckpt and not learner_calls:
+                        self.save()
+                        want_ckpt = False
+                    work_left = any(kind != "stats" for kind, _, _ in inflight.values())
+                    if not work_left:
+                        if stopping or c.episodes >= max_episodes:
+                            if c.sample_credit < cfg.dqn.batch_size or stopping:
+                                break
+                    if not inflight:
+                        time.sleep(0.05)
                         continue
-                    jobs = []
-                    for _ in range(min(dist.batches_per_call, math.ceil(remaining / b))):
-                        first = c.episodes + pending_eps
-                        jobs.append((first, self.rng.integers(self.n_train, size=b)))
-                        pending_eps += b
-                    inflight[w.collect.remote(jobs, self.version)] = ("collect", i, len(jobs) * b)
-                    state[i] = "busy"
-                # 2. learner: the updates it is owed (none while a checkpoint waits for it to be idle)
-                while len(learner_calls) < 2 and not want_ckpt and c.sample_credit >= cfg.dqn.batch_size:
-                    n = min(int(c.sample_credit // cfg.dqn.batch_size), dist.max_updates_per_call)
-                    c.sample_credit -= n * cfg.dqn.batch_size
-                    ref = self.learner.train.remote(n)
-                    learner_calls.append(ref)
-                    inflight[ref] = ("train", 0, 0)
-                # 3. shard health, every SHARD_POLL_S
-                if not shard_polls and time.monotonic() - last_poll >= SHARD_POLL_S:
-                    last_poll = time.monotonic()
-                    for s, shard in enumerate(self.shards):
-                        ref = shard.stats.remote()
-                        shard_polls[ref] = s
-                        inflight[ref] = ("stats", s, 0)
-                if want_ckpt and not learner_calls:
-                    self.save()
-                    want_ckpt = False
-                work_left = any(kind != "stats" for kind, _, _ in inflight.values())
-                if not work_left:
-                    if stopping or c.episodes >= max_episodes:
-                        if c.sample_credit < cfg.dqn.batch_size or stopping:
-                            break
-                if not inflight:
-                    time.sleep(0.05)
-                    continue
-                ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
-                for ref in ready:
-                    kind, i, _ = inflight.pop(ref)
-                    if kind in ("collect", "recover"):
-                        ok = self._on_collect(ref, i) if kind == "collect" else self._on_recover(ref, i)
-                        state[i] = "idle" if ok else "recovering"
-                        if not ok:  # probe until Ray has restarted it (or the driver re-created it)
-                            inflight[self.workers[i].ready.remote()] = ("recover", i, 0)
-                    elif kind == "train":
-                        learner_calls.remove(ref)
-                        self._on_train(ray.get(ref))
-                    else:
-                        shard_polls.pop(ref)
-                        self._on_shard_stats(ref, i)
-                if c.episodes - last_eval >= dist.eval_every > 0:
-                    self.evaluate()
-                    last_eval = c.episodes
+                    ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+                    for ref in ready:
+                        kind, i, _ = inflight.pop(ref)
+                        if kind in ("collect", "recover"):
+                            ok = self._on_collect(ref, i) if kind == "collect" else self._on_recover(ref, i)
+                            state[i] = "idle" if ok else "recovering"
+                            if not ok:  # probe until Ray has restarted it (or the driver re-created it)
+                                inflight[self.workers[i].ready.remote()] = ("recover", i, 0)
+                        elif kind == "train":
+                            learner_calls.remove(ref)
+                            self._on_train(ray.get(ref))
+                        else:
+                            shard_polls.pop(ref)
+                            self._on_shard_stats(ref, i)
+                    if c.episodes - last_eval >= dist.eval_every > 0:
+                        self.evaluate()
+                        last_eval = c.episodes
+                    c.wall_s = wall0 + time.perf_counter() - start
+                    rates, epsilon = self._progress(bar, meter, max_episodes)
+                    if c.episodes - last_log >= cfg.train.log_every:
+                        self._log_row(rates, epsilon)
+                        last_log = c.episodes
+                        meter.reset()
+                    if c.episodes - last_ckpt >= cfg.train.checkpoint_every:
+                        want_ckpt = True
+                        last_ckpt = c.episodes
+                # final replay sizes (waits for a shard still restarting)
+                for s, shard in enumerate(self.shards):
+                    self._on_shard_stats(shard.stats.remote(), s)
+            finally:
+                bar.close()
                 c.wall_s = wall0 + time.perf_counter() - start
-                rates, epsilon = self._progress(bar, rate_ref, max_episodes)
-                if c.episodes - last_log >= cfg.train.log_every:
-                    self._log_row(rates, epsilon)
-                    last_log = c.episodes
-                    rate_ref = (time.perf_counter(), c.episodes, c.env_steps, c.me_evals, c.updates)
-                if c.episodes - last_ckpt >= cfg.train.checkpoint_every:
-                    want_ckpt = True
-                    last_ckpt = c.episodes
-            for s, shard in enumerate(self.shards):  # final replay sizes (waits for a shard still restarting)
-                self._on_shard_stats(shard.stats.remote(), s)
-        finally:
-            if in_main:
-                signal.signal(signal.SIGINT, previous)
-            bar.close()
-            c.wall_s = wall0 + time.perf_counter() - start
         self.save()
-        if self._stop:
+        if ctrl_c.requested:
             raise KeyboardInterrupt
         self.evaluate()
         return c
 
-    def _progress(self, bar: tqdm, rate_ref: tuple, max_episodes: int) -> tuple[dict[str, float], float]:
-        """Rates since ``rate_ref`` (time, episodes, env steps, ME evals, updates) on the bar; ε to the metrics."""
+    def _progress(self, bar: tqdm, meter: RateMeter, max_episodes: int) -> tuple[dict[str, float], float]:
+        """The meter's rates on the bar; ε to the metrics."""
         c = self.counters
-        dt = max(time.perf_counter() - rate_ref[0], 1e-9)
-        rates = {
-            "episodes_per_s": (c.episodes - rate_ref[1]) / dt,
-            "env_steps_per_s": (c.env_steps - rate_ref[2]) / dt,
-            "me_evals_per_s": (c.me_evals - rate_ref[3]) / dt,
-            "updates_per_s": (c.updates - rate_ref[4]) / dt,
-        }
+        rates = meter.rates()
         epsilon = float(self.schedule.base_epsilon(c.episodes))
         self.metrics.epsilon.set(epsilon)
         gains = self._interval["gain"]
@@ -281,11 +271,6 @@ class DistributedTrainer:
                         refresh=False)
         bar.refresh()
         return rates, epsilon
-
-    def _request_stop(self, signum: int, frame: object) -> None:
-        """First Ctrl-C: finish in-flight calls, checkpoint, stop. A second one interrupts at once."""
-        self._stop = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     # -- results -------------------------------------------------------------------------------------------------
     def _on_collect(self, ref: ray.ObjectRef, i: int) -> bool:

@@ -17,8 +17,6 @@ continue.
 from __future__ import annotations
 
 import dataclasses
-import signal
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from tinn_dist.rl.builder import build_env, build_learner, build_replay, build_r
 from tinn_dist.rl.checkpoint import load_resumable_checkpoint, save_checkpoint
 from tinn_dist.rl.config import TrainConfig
 from tinn_dist.rl.metrics_log import append_metrics_row, truncate_metrics
+from tinn_dist.rl.progress import CtrlC, RateMeter
 from tinn_dist.rl.schedule import EpsilonSchedule
 
 __all__ = ["Counters", "LocalTrainer"]
@@ -68,7 +67,6 @@ class LocalTrainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.counters = Counters()
         self._interval: dict[str, list[float]] = {"gain": [], "greedy_gain": [], "loss": [], "q_mean": []}
-        self._stop = False
 
     def _push_weights(self) -> None:
         version, weights = self.learner.get_weights()
@@ -112,63 +110,46 @@ class LocalTrainer:
     def train(self, max_episodes: int, max_minutes: float | None = None, progress: bool = True) -> Counters:
         """Train until ``max_episodes`` episodes in total (resume included) or ``max_minutes`` of this run."""
         c, cfg = self.counters, self.cfg
-        self._stop = False
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         start = time.perf_counter()
         wall0 = c.wall_s
         last_log = last_ckpt = c.episodes
-        rate_ref = (time.perf_counter(), c.episodes, c.env_steps, c.me_evals, c.updates)
-        # Ctrl-C handling needs the main thread (signal handlers cannot be set elsewhere, e.g. in a Ray actor).
-        main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, self._request_stop) if main_thread else None
+        meter = RateMeter(c)
         bar = tqdm(
             total=max_episodes, initial=c.episodes, unit="ep", disable=not progress, dynamic_ncols=True
         )
-        try:
-            while c.episodes < max_episodes and not self._stop:
-                if max_minutes is not None and time.perf_counter() - start >= 60.0 * max_minutes:
-                    break
-                stats = self.iteration()
+        with CtrlC() as ctrl_c:
+            try:
+                while c.episodes < max_episodes and not ctrl_c.requested:
+                    if max_minutes is not None and time.perf_counter() - start >= 60.0 * max_minutes:
+                        break
+                    stats = self.iteration()
+                    c.wall_s = wall0 + time.perf_counter() - start
+                    bar.update(cfg.rollout.episodes_per_batch)
+                    rates = meter.rates()
+                    bar.set_postfix(
+                        ep_s=f"{rates['episodes_per_s']:.0f}",
+                        steps_s=f"{rates['env_steps_per_s']:.0f}",
+                        me_s=f"{rates['me_evals_per_s']:.0f}",
+                        gain=f"{stats['mean_gain']:.2f}",
+                        eps=f"{stats['epsilon']:.3f}",
+                        refresh=False,
+                    )
+                    if c.episodes - last_log >= cfg.train.log_every:
+                        self._log_row(rates, stats["epsilon"])
+                        last_log = c.episodes
+                        meter.reset()
+                    if c.episodes - last_ckpt >= cfg.train.checkpoint_every:
+                        self.save()
+                        last_ckpt = c.episodes
+            finally:
+                bar.close()
                 c.wall_s = wall0 + time.perf_counter() - start
-                bar.update(cfg.rollout.episodes_per_batch)
-                now = time.perf_counter()
-                dt = max(now - rate_ref[0], 1e-9)
-                rates = {
-                    "episodes_per_s": (c.episodes - rate_ref[1]) / dt,
-                    "env_steps_per_s": (c.env_steps - rate_ref[2]) / dt,
-                    "me_evals_per_s": (c.me_evals - rate_ref[3]) / dt,
-                    "updates_per_s": (c.updates - rate_ref[4]) / dt,
-                }
-                bar.set_postfix(
-                    ep_s=f"{rates['episodes_per_s']:.0f}",
-                    steps_s=f"{rates['env_steps_per_s']:.0f}",
-                    me_s=f"{rates['me_evals_per_s']:.0f}",
-                    gain=f"{stats['mean_gain']:.2f}",
-                    eps=f"{stats['epsilon']:.3f}",
-                    refresh=False,
-                )
-                if c.episodes - last_log >= cfg.train.log_every:
-                    self._log_row(rates, stats["epsilon"])
-                    last_log = c.episodes
-                    rate_ref = (now, c.episodes, c.env_steps, c.me_evals, c.updates)
-                if c.episodes - last_ckpt >= cfg.train.checkpoint_every:
-                    self.save()
-                    last_ckpt = c.episodes
-        finally:
-            if main_thread:
-                signal.signal(signal.SIGINT, previous)
-            bar.close()
-            c.wall_s = wall0 + time.perf_counter() - start
-            self.save()
-        if self._stop:
+                self.save()
+        if ctrl_c.requested:
             raise KeyboardInterrupt
         return c
-
-    def _request_stop(self, signum: int, frame: object) -> None:
-        """First Ctrl-C: finish the current batch, checkpoint, stop. A second one interrupts at once."""
-        self._stop = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def _log_row(self, rates: dict[str, float], epsilon: float) -> None:
         c = self.counters
