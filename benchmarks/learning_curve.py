@@ -29,6 +29,7 @@ from tinn_dist.events.store import read_events
 from tinn_dist.processes import load_process
 from tinn_dist.rl.actor import EpisodeRunner
 from tinn_dist.rl.builder import build_env, build_qnet, check_events
+from tinn_dist.rl.search import beam_search
 from tinn_dist.rl.trainer import LocalTrainer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,6 +45,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--paper-seconds", type=float, default=0.0, help="also time the paper's setup this long")
     ap.add_argument("--run-dir", type=Path, help="keep the run here (default: a temporary directory)")
+    ap.add_argument("--beam", type=int, default=0, help="also score the agent's beam search of this width")
     ap.add_argument("--json", action="store_true", help="last line: the curve as one JSON object")
     args = ap.parse_args()
     if args.threads:
@@ -90,7 +92,7 @@ def main() -> int:
 
     print(
         f"{'minutes':>8} {'episodes':>9} {'updates':>8} {'ep/s':>7} {'ME-opt':>7} {'1%':>6} {'truth':>6} "
-        f"{'mean log':>9}"
+        f"{'mean log':>9}" + (f" {'beam':>6} {'1%':>6}" if args.beam else "")
     )
     trained_s = 0.0
     while True:
@@ -99,6 +101,7 @@ def main() -> int:
         perm, m, _ = EpisodeRunner(env, qnet).greedy(idx)
         r = score(perm, m, 0.0)
         c = trainer.counters
+        rate = c.episodes / trained_s if trained_s else 0.0
         point = {
             "minutes": trained_s / 60,
             "episodes": c.episodes,
@@ -108,13 +111,16 @@ def main() -> int:
             "truth_match": r["truth_match"],
             "mean_log_ratio": r["mean_log_ratio"],
         }
-        out["curve"].append(point)
-        rate = c.episodes / trained_s if trained_s else 0.0
-        print(
+        line = (
             f"{point['minutes']:8.1f} {c.episodes:9d} {c.updates:8d} {rate:7.1f} {r['me_optimality']:7.3f} "
-            f"{r['me_optimality_1pct']:6.3f} {r['truth_match']:6.3f} {r['mean_log_ratio']:9.3f}",
-            flush=True,
+            f"{r['me_optimality_1pct']:6.3f} {r['truth_match']:6.3f} {r['mean_log_ratio']:9.3f}"
         )
+        if args.beam:
+            b = score(*beam_search(env, qnet, idx, args.beam)[:2], 0.0)
+            point["beam"] = {k: b[k] for k in ("me_optimality", "me_optimality_1pct", "truth_match")}
+            line += f" {b['me_optimality']:6.3f} {b['me_optimality_1pct']:6.3f}"
+        out["curve"].append(point)
+        print(line, flush=True)
         if trained_s >= 60 * args.minutes - 1:
             break
         step = min(args.eval_every, args.minutes - trained_s / 60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from tinn_dist.distributed.config import load_train_config
@@ -16,8 +17,10 @@ from tinn_dist.rl.env import swap_pairs
 torch.set_num_threads(1)
 
 
-def tt_net() -> AfterstateQNetwork:
-    cfg = load_train_config(config_dir() / "tt.yaml")[0].replace(qnet={"kind": "afterstate", "hidden": 32})
+def tt_net(parity_odd: bool = False) -> AfterstateQNetwork:
+    cfg = load_train_config(config_dir() / "tt.yaml")[0].replace(
+        qnet={"kind": "afterstate", "hidden": 32, "parity_odd_features": parity_odd}
+    )
     torch.manual_seed(0)
     net = build_qnet(cfg).eval()
     assert isinstance(net, AfterstateQNetwork)
@@ -57,9 +60,10 @@ def test_q_is_the_score_of_the_swapped_arrangement() -> None:
     assert torch.allclose(g_after, g_swapped, atol=1e-5)
 
 
-def test_lorentz_invariant() -> None:
+@pytest.mark.parametrize("parity_odd", [False, True])
+def test_lorentz_invariant(parity_odd: bool) -> None:
     """Every input is an invariant, so a boost along z and a rotation leave Q unchanged."""
-    net = tt_net()
+    net = tt_net(parity_odd)
     x = momenta()
     eta = 0.7
     boosted = x.clone()
@@ -87,3 +91,17 @@ def test_breit_wigner_feature_at_the_pole() -> None:
     f = net.features(x, torch.zeros(1, 1, dtype=torch.int64))
     n_pairs, n_final = 28, 6
     assert math.isclose(float(f[0, 0, n_pairs + n_final + 1]), 2 * math.log(ww / mw), rel_tol=1e-6)
+
+
+def test_parity_odd_features_are_the_epsilon_tensor_and_flip_under_parity() -> None:
+    """ε(p_1, p_2, p_i, p_j) = det of the four momenta (rows), and a parity flip changes its sign only."""
+    net = tt_net(parity_odd=True).double()
+    x = momenta()
+    f = net.features(x, torch.zeros(3, 1, dtype=torch.int64))[:, 0]
+    odd = f[:, -15:]  # final slot pairs (2, 3), (2, 4), ... (6, 7)
+    expected = torch.asinh(torch.linalg.det(x[:, [0, 1, 2, 3]]) / 100.0**4)
+    assert torch.allclose(odd[:, 0], expected, rtol=1e-10)
+    flipped = x.clone()
+    flipped[..., 1:] *= -1
+    g = net.features(flipped, torch.zeros(3, 1, dtype=torch.int64))[:, 0]
+    assert torch.allclose(g[:, -15:], -odd, rtol=1e-10) and torch.allclose(g[:, :-15], f[:, :-15], rtol=1e-10)

@@ -124,7 +124,7 @@ def test_unreachable_address_fails_fast_without_hanging():
         port = s.getsockname()[1]
     code = f"from tinn_dist.distributed.cluster import connect; connect('127.0.0.1:{port}')"
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode != 0
     assert f"cannot reach a Ray cluster at 127.0.0.1:{port}" in proc.stderr
     assert time.monotonic() - start < 60

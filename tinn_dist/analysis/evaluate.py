@@ -1,6 +1,7 @@
 """Scoring assignments — the one place every number a user sees comes from (metrics.json, plots, benchmarks).
 
-For each method (the trained agent, greedy for N-3 steps; the baselines) on events with known truth:
+For each method (the trained agent, greedy for N-3 steps; optionally the agent's beam search over its own
+Q-values, :mod:`tinn_dist.rl.search`; the baselines) on events with known truth:
 - ``me_optimality``: fraction of events whose final |M|^2 >= |M|^2 of the true assignment (rel. tol. 1e-9);
 - ``me_optimality_1pct``: the same with a 1 % tolerance. Near-symmetries make the strict metric partly a coin
   toss: in tt the charge mirror (t and tbar decay products exchanged, b <-> bbar, u <-> ubar, dbar <-> d) changes
@@ -38,6 +39,7 @@ from tinn_dist.errors import TinnError
 from tinn_dist.processes import Process
 from tinn_dist.rl.actor import EpisodeRunner
 from tinn_dist.rl.env import AssignmentEnv
+from tinn_dist.rl.search import beam_search
 
 __all__ = [
     "QUANTILES",
@@ -125,9 +127,11 @@ def evaluate_policy(
     true_perm: np.ndarray,
     baselines: tuple[str, ...] = ("start", "greedy", "exhaustive"),
     baseline_events: int | None = None,
+    beam_width: int = 0,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Score the greedy policy of ``qnet`` and the requested baselines on every event of ``env``
-    (the greedy and exhaustive baselines on the first ``baseline_events`` only, when given: they are costly).
+    (the greedy and exhaustive baselines on the first ``baseline_events`` only, when given: they are costly);
+    with ``beam_width`` > 0 also the agent's beam search of that width, under ``beam``.
 
     Returns (metrics, arrays): metrics as written to metrics.json (agent at top level, each baseline under
     ``baselines``); arrays holds per-event ``log_ratio_<method>``, ``perm_<method>`` and ``m_true`` for plots.
@@ -142,6 +146,13 @@ def evaluate_policy(
     metrics = evaluate_assignments(process, env.momenta, true_perm, perm, m_final, m_true, agent_calls)
     metrics["seconds"] = time.perf_counter() - t0
     arrays = {"m_true": m_true, "perm_agent": perm, "log_ratio_agent": np.log(m_final / m_true)}
+    if beam_width > 0:
+        calls0, t0 = env.me_evals, time.perf_counter()
+        b_perm, b_m, _ = beam_search(env, qnet, idx, beam_width)
+        b_calls = (env.me_evals - calls0) / len(idx)
+        metrics["beam"] = evaluate_assignments(process, env.momenta, true_perm, b_perm, b_m, m_true, b_calls)
+        metrics["beam"].update(width=beam_width, seconds=time.perf_counter() - t0)
+        arrays["perm_beam"], arrays["log_ratio_beam"] = b_perm, np.log(b_m / m_true)
     metrics["baselines"] = {}
     methods = {"start": starting_order, "greedy": greedy_hill_climb, "exhaustive": exhaustive_argmax}
     for name in baselines:

@@ -38,6 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="K",
         help="run the greedy and exhaustive baselines on the first K events only (default: all)",
     )
+    parser.add_argument(
+        "--beam",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also score the agent's width-K beam search over its own Q-values (no extra |M|^2 calls)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -71,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
     env = build_env(cfg, events.momenta)
     if args.baseline_events is not None and args.baseline_events < 1:
         raise TinnError(f"--baseline-events must be >= 1, got {args.baseline_events}")
-    metrics, arrays = evaluate_policy(env, qnet, events.true_perm, baselines, args.baseline_events)
+    if args.beam < 0:
+        raise TinnError(f"--beam must be >= 0 (0: greedy policy only), got {args.beam}")
+    metrics, arrays = evaluate_policy(env, qnet, events.true_perm, baselines, args.baseline_events, args.beam)
     metrics = {
         "process": cfg.process,
         "checkpoint": str(checkpoint_path(args.checkpoint)),
@@ -80,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     }
     write_json_atomic(metrics, out / "metrics.json")
     ratios = {"agent": arrays["log_ratio_agent"]}
+    if "log_ratio_beam" in arrays:
+        ratios[f"agent beam {args.beam}"] = arrays["log_ratio_beam"]
     ratios.update({b: arrays[f"log_ratio_{b}"] for b in baselines if f"log_ratio_{b}" in arrays})
     plot_log_ratio(ratios, out / "log_ratio.png")
     plot_masses(
@@ -92,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"{'method':<12} {'ME-opt':>7} {'ME-opt 1%':>9} {'truth':>7} {'mean log(m/m_true)':>19} {'ME calls/ev':>12}"
     ]
-    for name, m in [("agent", metrics)] + list(metrics["baselines"].items()):
+    beam = [(f"beam {args.beam}", metrics["beam"])] if "beam" in metrics else []
+    for name, m in [("agent", metrics), *beam, *metrics["baselines"].items()]:
         if "me_optimality" in m:
             lines.append(
                 f"{name:<12} {m['me_optimality']:>7.3f} {m['me_optimality_1pct']:>9.3f} {m['truth_match']:>7.3f} "

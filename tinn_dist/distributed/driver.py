@@ -212,10 +212,9 @@ class DistributedTrainer:
                         self.save()
                         want_ckpt = False
                     work_left = any(kind != "stats" for kind, _, _ in inflight.values())
-                    if not work_left:
-                        if stopping or c.episodes >= max_episodes:
-                            if c.sample_credit < cfg.dqn.batch_size or stopping:
-                                break
+                    budget_spent = c.episodes >= max_episodes and c.sample_credit < cfg.dqn.batch_size
+                    if not work_left and (stopping or budget_spent):
+                        break
                     if not inflight:
                         time.sleep(0.05)
                         continue

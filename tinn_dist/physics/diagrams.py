@@ -15,7 +15,6 @@ CONTRACT (shared by the compiler and the runtime; change only together):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -42,7 +41,7 @@ class Current:
     polarization: str | None = None   # "0" (longitudinal) or "T" (transverse) for a polarised propagator
 
 
-Node = Union[ExternalLeg, Current]
+Node = ExternalLeg | Current
 
 
 @dataclass(frozen=True, slots=True)
