@@ -4,7 +4,9 @@
 
 Prints one line per evaluation: training minutes (evaluation time excluded), episodes, updates, and on the
 config's held-out events (never trained on) the ME-optimality, truth match and mean log(m/m_true) of the greedy
-policy — next to the starting order and greedy ME hill-climbing on the same events. With ``--paper-seconds S``
+policy — next to the starting order and greedy ME hill-climbing on the same events; with ``--beam K
+--candidates C`` also the agent's beam search (tinn_dist/rl/search.py) whose C best arrangements are reranked
+by |M|^2 (C + 1 matrix-element calls per event). With ``--paper-seconds S``
 the paper's setup (configs/paper/<process>.yaml: one episode at a time, one update of 32 per env step) first
 runs for S seconds in the same invocation, and its episodes/s is printed with the ratio to ours.
 Issue-4 target for tt: ME-optimality >= 0.95 within 30 minutes on the 2-core development machine.
@@ -46,6 +48,7 @@ def main() -> int:
     ap.add_argument("--paper-seconds", type=float, default=0.0, help="also time the paper's setup this long")
     ap.add_argument("--run-dir", type=Path, help="keep the run here (default: a temporary directory)")
     ap.add_argument("--beam", type=int, default=0, help="also score the agent's beam search of this width")
+    ap.add_argument("--candidates", type=int, default=1, help="beam arrangements reranked by |M|^2")
     ap.add_argument("--json", action="store_true", help="last line: the curve as one JSON object")
     args = ap.parse_args()
     if args.threads:
@@ -116,7 +119,7 @@ def main() -> int:
             f"{r['me_optimality_1pct']:6.3f} {r['truth_match']:6.3f} {r['mean_log_ratio']:9.3f}"
         )
         if args.beam:
-            b = score(*beam_search(env, qnet, idx, args.beam)[:2], 0.0)
+            b = score(*beam_search(env, qnet, idx, args.beam, args.candidates)[:2], 0.0)
             point["beam"] = {k: b[k] for k in ("me_optimality", "me_optimality_1pct", "truth_match")}
             line += f" {b['me_optimality']:6.3f} {b['me_optimality_1pct']:6.3f}"
         out["curve"].append(point)

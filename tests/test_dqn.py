@@ -110,11 +110,49 @@ def test_action_choice_never_picks_an_illegal_action() -> None:
     mask = np.ones((500, 4), bool)
     mask[:, 1] = False
     mask[::2, 2] = False
-    greedy = select_actions(q, mask, np.zeros(500), rng)
+    greedy = select_actions(lambda rows: q[rows], mask, np.zeros(500), rng)
     assert (greedy == 0).all()
-    random = select_actions(q, mask, np.ones(500), rng)
+    random = select_actions(lambda rows: q[rows], mask, np.ones(500), rng)
     assert mask[np.arange(500), random].all() and set(random.tolist()) == {0, 2, 3}
     assert MASK_VALUE == -1e9
+
+
+def test_q_values_are_asked_only_for_the_greedy_rows() -> None:
+    """Exploring rows cost no forward; the actions are those of scoring every row (same random draws)."""
+    q = torch.randn(300, 4)
+    mask = np.random.default_rng(1).random((300, 4)) < 0.7
+    mask[:, 0] = True
+    epsilon = np.where(np.arange(300) % 2 == 0, 0.5, 0.0)
+    asked: list[np.ndarray] = []
+
+    def q_of(rows: np.ndarray) -> torch.Tensor:
+        asked.append(rows)
+        return q[rows]
+
+    actions = select_actions(q_of, mask, epsilon, np.random.default_rng(2))
+    rng = np.random.default_rng(2)
+    random = np.where(mask, rng.random(mask.shape), -1.0).argmax(axis=1)
+    explore = rng.random(300) < epsilon
+    greedy = torch.where(torch.from_numpy(mask), q, MASK_VALUE).argmax(dim=1).numpy()
+    assert len(asked) == 1 and (asked[0] == np.flatnonzero(~explore)).all() and 50 < explore.sum() < 100
+    assert (actions == np.where(explore, random, greedy)).all()
+    select_actions(q_of, mask, np.ones(300), rng)
+    assert len(asked) == 1  # every row explores: no forward at all
+
+
+def test_final_transitions_never_evaluate_their_next_state() -> None:
+    policy, target = constant_net([0.0, 9.0, 5.0, 1.0]), constant_net([1.0, 50.0, 3.0, -2.0])
+    seen: list[int] = []
+    for net in (policy, target):
+        net.register_forward_hook(lambda _m, inputs, _o: seen.append(len(inputs[0])))
+    b = batch(n=5, mask=[True, False, True, True])
+    b["done"] = torch.tensor([True, False, True, False, False])
+    b["reward"] = torch.arange(5.0)
+    for double in (False, True):
+        seen.clear()
+        _, info = dqn_loss(policy, target, b, gamma=0.5, double=double)
+        assert abs(info["target_mean"] - (2.0 + 0.5 * 3.0 * 3 / 5)) < 1e-6
+        assert seen[-1] == 3  # the last forward is the next-state one: 3 live rows of 5
 
 
 def test_epsilon_schedule_matches_the_paper() -> None:

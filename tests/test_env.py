@@ -8,8 +8,12 @@ import torch
 from gymnasium.utils.env_checker import check_env
 from rl_support import needs_builtin, tt_events, tt_matrix_element
 
+from tinn_dist.distributed.config import load_train_config
 from tinn_dist.errors import TinnError
 from tinn_dist.physics.matrix_element import MatrixElement
+from tinn_dist.processes import config_dir
+from tinn_dist.rl.actor import EpisodeRunner
+from tinn_dist.rl.builder import build_qnet
 from tinn_dist.rl.env import AssignmentEnv, AssignmentGymEnv, n_actions, swap_pairs
 
 # Two shared cores: one torch thread avoids oversubscription (2 threads on a busy machine run ~8x slower).
@@ -69,6 +73,35 @@ def test_lockstep_episode_rewards_masks_and_one_call_per_step() -> None:
     np.testing.assert_allclose(total, np.log(batch.m / batch.m_start), rtol=1e-9, atol=1e-9)
     with pytest.raises(TinnError, match="ended"):
         env.step(batch, np.zeros(64, dtype=np.int64))
+
+
+@needs_builtin
+def test_runner_evaluates_a_whole_batch_in_one_call_with_the_rewards_of_stepping() -> None:
+    """EpisodeRunner.run moves the batch through every step and settles |M|^2 in ONE engine call; stepping the
+    same actions one ME call at a time gives the same transitions, final state and counters."""
+    events = tt_events(48)
+    cfg = load_train_config(config_dir() / "tt.yaml")[0].replace(qnet={"kind": "afterstate", "hidden": 16})
+    torch.manual_seed(0)
+    me = CountingME(tt_matrix_element())
+    runner = EpisodeRunner(AssignmentEnv(me, events.momenta), build_qnet(cfg), seed=3)
+    idx = np.arange(48)[::-1].copy()
+    chunk, final = runner.run(idx, np.where(idx % 2 == 0, 0.7, 0.0))
+    assert me.calls == 1 and runner.env.env_steps == 48 * runner.env.n_steps
+    stepped = AssignmentEnv(CountingME(tt_matrix_element()), events.momenta)
+    batch = stepped.reset(idx)
+    np.testing.assert_allclose(final.m_start, batch.m, rtol=1e-12)
+    steps = chunk.select(np.arange(len(chunk)).reshape(stepped.n_steps, 48))  # (T, B, ...) columns
+    for t in range(stepped.n_steps):
+        assert np.array_equal(steps.obs[t], stepped.obs(batch))
+        rewards, done = stepped.step(batch, steps.action[t])
+        np.testing.assert_allclose(steps.reward[t], rewards, rtol=1e-6, atol=1e-6)
+        assert np.array_equal(steps.next_mask[t], stepped.legal_mask(batch)) and (steps.done[t] == done).all()
+    assert np.array_equal(final.perm, batch.perm) and (steps.action != 0).any()
+    np.testing.assert_allclose(final.m, batch.m, rtol=1e-12)
+    assert (runner.env.me_evals, runner.env.env_steps) == (stepped.me_evals, stepped.env_steps)
+    lazy = stepped.reset(idx, evaluate=False)
+    with pytest.raises(TinnError, match="evaluate=False"):
+        stepped.step(lazy, np.zeros(48, dtype=np.int64))
 
 
 @needs_builtin

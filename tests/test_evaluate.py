@@ -99,7 +99,10 @@ def test_evaluate_and_reconstruct_commands(tmp_path: Path) -> None:
     LocalTrainer(cfg, events, run).train(96, progress=False)
     out = tmp_path / "eval"
     assert (
-        main(["evaluate", "--checkpoint", str(run), "--events", str(data), "--out", str(out), "--holdout"])
+        main(
+            ["evaluate", "--checkpoint", str(run), "--events", str(data), "--out", str(out), "--holdout"]
+            + ["--beam", "4", "--candidates", "3"]
+        )
         == 0
     )
     metrics = json.loads((out / "metrics.json").read_text())
@@ -109,6 +112,9 @@ def test_evaluate_and_reconstruct_commands(tmp_path: Path) -> None:
     assert metrics["baselines"]["exhaustive"]["me_optimality"] == 1.0
     assert metrics["baselines"]["exhaustive"]["me_calls_per_event"] == 720.0
     assert metrics["me_calls_per_event"] <= 1 + 5  # start + at most one call per step
+    beam = metrics["beam"]
+    assert (beam["width"], beam["candidates"], beam["me_calls_per_event"]) == (4, 3, 1 + 3)
+    assert beam["me_optimality"] >= 0.0 and "mass" in beam
     for png in ("log_ratio.png", "masses.png", "training_reward.png"):
         assert (out / png).stat().st_size > 1000
 

@@ -69,7 +69,7 @@ def test_beam_looks_past_steps_that_look_alike() -> None:
 def test_wide_beam_finds_the_best_learned_score_of_all_720_arrangements() -> None:
     """For the afterstate network the path's Q sum is g(end) - g(start): a beam wide enough is exhaustive in g."""
     cfg = load_train_config(config_dir() / "tt.yaml")[0].replace(
-        qnet={"hidden": 16, "parity_odd_features": True}
+        qnet={"hidden": 16}
     )
     torch.manual_seed(1)
     net = build_qnet(cfg).eval()
@@ -88,3 +88,18 @@ def test_width_must_be_positive() -> None:
     env = AssignmentEnv(tt_matrix_element(), tt_events(1).momenta)
     with pytest.raises(ValueError, match="beam width"):
         beam_search(env, HiddenTarget(env.momenta, env.pairs), np.arange(1), width=0)
+
+
+def test_candidates_scored_by_the_matrix_element() -> None:
+    """With every arrangement shortlisted, the |M|^2 rerank is the exhaustive argmax; fewer never beat it."""
+    events = tt_events(3)
+    env = AssignmentEnv(tt_matrix_element(), events.momenta)
+    net = HiddenTarget(env.momenta, env.pairs)
+    idx = np.arange(3)
+    every = np.array([(0, 1, *p) for p in permutations(range(2, 8))])
+    m_all = env.m2(np.repeat(idx, len(every)), np.tile(every, (3, 1))).reshape(3, -1)
+    _, m_full, _ = beam_search(env, net, idx, width=720, candidates=720)
+    np.testing.assert_allclose(m_full, m_all.max(axis=1), rtol=1e-12)
+    _, m_one, _ = beam_search(env, net, idx, width=8, candidates=1)
+    _, m_few, _ = beam_search(env, net, idx, width=8, candidates=8)
+    assert np.all(m_few >= m_one) and np.all(m_few <= m_full)

@@ -5,7 +5,7 @@ Q-values, :mod:`tinn_dist.rl.search`; the baselines) on events with known truth:
 - ``me_optimality``: fraction of events whose final |M|^2 >= |M|^2 of the true assignment (rel. tol. 1e-9);
 - ``me_optimality_1pct``: the same with a 1 % tolerance. Near-symmetries make the strict metric partly a coin
   toss: in tt the charge mirror (t and tbar decay products exchanged, b <-> bbar, u <-> ubar, dbar <-> d) changes
-  |M|^2 by only ~0.1 % (median, CP-odd width effects) and is above the truth in about half of the events, while
+  |M|^2 by only ~0.06 % (median, CP-odd width effects) and is above the truth in about half of the events, while
   being three swaps away; 1 % separates it from the W decay orientations (median |log ratio| ~0.5);
 - ``truth_match``: fraction whose assignment equals the true one up to the process's symmetries
   (exchanges of ``Process.identical_branches``);
@@ -128,10 +128,12 @@ def evaluate_policy(
     baselines: tuple[str, ...] = ("start", "greedy", "exhaustive"),
     baseline_events: int | None = None,
     beam_width: int = 0,
+    beam_candidates: int = 1,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Score the greedy policy of ``qnet`` and the requested baselines on every event of ``env``
     (the greedy and exhaustive baselines on the first ``baseline_events`` only, when given: they are costly);
-    with ``beam_width`` > 0 also the agent's beam search of that width, under ``beam``.
+    with ``beam_width`` > 0 also the agent's beam search of that width whose ``beam_candidates`` best
+    arrangements are reranked by |M|^2, under ``beam``.
 
     Returns (metrics, arrays): metrics as written to metrics.json (agent at top level, each baseline under
     ``baselines``); arrays holds per-event ``log_ratio_<method>``, ``perm_<method>`` and ``m_true`` for plots.
@@ -148,10 +150,12 @@ def evaluate_policy(
     arrays = {"m_true": m_true, "perm_agent": perm, "log_ratio_agent": np.log(m_final / m_true)}
     if beam_width > 0:
         calls0, t0 = env.me_evals, time.perf_counter()
-        b_perm, b_m, _ = beam_search(env, qnet, idx, beam_width)
+        b_perm, b_m, _ = beam_search(env, qnet, idx, beam_width, beam_candidates)
         b_calls = (env.me_evals - calls0) / len(idx)
         metrics["beam"] = evaluate_assignments(process, env.momenta, true_perm, b_perm, b_m, m_true, b_calls)
-        metrics["beam"].update(width=beam_width, seconds=time.perf_counter() - t0)
+        metrics["beam"].update(
+            width=beam_width, candidates=beam_candidates, seconds=time.perf_counter() - t0
+        )
         arrays["perm_beam"], arrays["log_ratio_beam"] = b_perm, np.log(b_m / m_true)
     metrics["baselines"] = {}
     methods = {"start": starting_order, "greedy": greedy_hill_climb, "exhaustive": exhaustive_argmax}

@@ -43,7 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         metavar="K",
-        help="also score the agent's width-K beam search over its own Q-values (no extra |M|^2 calls)",
+        help="also score the agent's width-K beam search over its own Q-values",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        metavar="C",
+        help="with --beam: rerank the beam's C best arrangements by |M|^2 (C + 1 calls per event; default 1)",
     )
     parser.set_defaults(func=run)
 
@@ -78,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
     env = build_env(cfg, events.momenta)
     if args.baseline_events is not None and args.baseline_events < 1:
         raise TinnError(f"--baseline-events must be >= 1, got {args.baseline_events}")
-    if args.beam < 0:
-        raise TinnError(f"--beam must be >= 0 (0: greedy policy only), got {args.beam}")
-    metrics, arrays = evaluate_policy(env, qnet, events.true_perm, baselines, args.baseline_events, args.beam)
+    if args.beam < 0 or args.candidates < 1:
+        raise TinnError(f"--beam must be >= 0 and --candidates >= 1, got {args.beam} and {args.candidates}")
+    metrics, arrays = evaluate_policy(
+        env, qnet, events.true_perm, baselines, args.baseline_events, args.beam, args.candidates
+    )
     metrics = {
         "process": cfg.process,
         "checkpoint": str(checkpoint_path(args.checkpoint)),
@@ -90,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     write_json_atomic(metrics, out / "metrics.json")
     ratios = {"agent": arrays["log_ratio_agent"]}
     if "log_ratio_beam" in arrays:
-        ratios[f"agent beam {args.beam}"] = arrays["log_ratio_beam"]
+        ratios[f"agent beam {args.beam}x{args.candidates}"] = arrays["log_ratio_beam"]
     ratios.update({b: arrays[f"log_ratio_{b}"] for b in baselines if f"log_ratio_{b}" in arrays})
     plot_log_ratio(ratios, out / "log_ratio.png")
     plot_masses(
@@ -103,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     lines = [
         f"{'method':<12} {'ME-opt':>7} {'ME-opt 1%':>9} {'truth':>7} {'mean log(m/m_true)':>19} {'ME calls/ev':>12}"
     ]
-    beam = [(f"beam {args.beam}", metrics["beam"])] if "beam" in metrics else []
+    beam = [(f"beam {args.beam}x{args.candidates}", metrics["beam"])] if "beam" in metrics else []
     for name, m in [("agent", metrics), *beam, *metrics["baselines"].items()]:
         if "me_optimality" in m:
             lines.append(

@@ -31,7 +31,7 @@ Design (madgraph4gpu's shape, vectorised over events *and* helicities):
 * Large batches run in chunks so the peak memory stays bounded (tttt at batch 65536: < 1 GiB).
 * CPU memory: the temporaries of a chunk are a few hundred KiB each, above glibc's mmap threshold, so each was a
   fresh mapping page-faulted in on first touch; the runtime raises glibc's mmap and trim thresholds once
-  (``_heap_for_temporaries``), so freed temporaries are reused from the heap.
+  (``heap_for_temporaries``), so freed temporaries are reused from the heap.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from tinn_dist.physics.diagrams import Amplitude, CompiledProcess, Current, Exte
 from tinn_dist.physics.helas import ixxxxx, oxxxxx, sxxxxx, vxxxxx
 from tinn_dist.physics.model import Model
 
-__all__ = ["ProcessRuntime"]
+__all__ = ["ProcessRuntime", "heap_for_temporaries"]
 
 Comp = L.Comp
 Wave = tuple[Comp, Comp]          # (components, stored momentum)
@@ -105,7 +105,7 @@ class _Group:
 
 
 @functools.cache
-def _heap_for_temporaries() -> None:
+def heap_for_temporaries() -> None:
     """Let glibc serve the kernels' temporaries from its heap and keep it between chunks. Above its mmap threshold
     (dynamic, from 128 KiB) glibc maps every allocation afresh and unmaps it on free, and it returns a free heap
     top above the trim threshold to the system: either way each sub-current temporary of a chunk (a few hundred
@@ -128,7 +128,7 @@ class ProcessRuntime:
         self.model = model
         self.device = device
         if device.type == "cpu":
-            _heap_for_temporaries()
+            heap_for_temporaries()
         self.n_legs = len(compiled.legs)
         self._leg_mass = [model.mass(leg.pdg) for leg in compiled.legs]
         self._leg_spin = [model.particle(leg.pdg).spin for leg in compiled.legs]

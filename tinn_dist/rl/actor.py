@@ -4,6 +4,9 @@ episodes into columnar transition chunks. Plain torch/numpy; a Ray rollout worke
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 import torch
 from torch import nn
@@ -16,14 +19,19 @@ __all__ = ["EpisodeRunner", "select_actions"]
 
 
 def select_actions(
-    q: torch.Tensor, mask: np.ndarray, epsilon: np.ndarray, rng: np.random.Generator
+    q: Callable[[np.ndarray], torch.Tensor], mask: np.ndarray, epsilon: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Per row: with probability epsilon[b] a uniformly random legal action, else the legal argmax of q."""
-    greedy = masked_q(q, torch.from_numpy(mask)).argmax(dim=1).numpy()
+    """Per row: with probability epsilon[b] a uniformly random legal action, else the legal argmax of Q.
+
+    ``q(rows)`` returns the Q-values (len(rows), d_A) of the listed rows; it is asked only for the greedy rows,
+    so exploring episodes cost no network forward.
+    """
     # Random legal action: the argmax of uniform noise over the legal entries (illegal ones get -1).
-    random = np.where(mask, rng.random(mask.shape), -1.0).argmax(axis=1)
-    explore = rng.random(len(mask)) < epsilon
-    return np.where(explore, random, greedy).astype(np.int64)
+    actions = np.where(mask, rng.random(mask.shape), -1.0).argmax(axis=1).astype(np.int64)
+    greedy = np.flatnonzero(rng.random(len(mask)) >= epsilon)
+    if len(greedy):
+        actions[greedy] = masked_q(q(greedy), torch.from_numpy(mask[greedy])).argmax(dim=1).numpy()
+    return actions
 
 
 class EpisodeRunner:
@@ -40,8 +48,9 @@ class EpisodeRunner:
         self.weights_version = int(version)
 
     @torch.no_grad()
-    def q_values(self, obs: np.ndarray) -> torch.Tensor:
-        return self.qnet(torch.from_numpy(obs))
+    def q_rows(self, obs: np.ndarray, rows: np.ndarray) -> torch.Tensor:
+        """Q-values of the listed rows of a batch of observations."""
+        return self.qnet(torch.from_numpy(obs[rows]))
 
     def run(self, event_idx: np.ndarray, epsilon: np.ndarray) -> tuple[Transitions, EpisodeBatch]:
         """Play T = N - 3 lockstep steps for the events ``event_idx`` with per-episode ``epsilon`` (0: greedy).
@@ -49,20 +58,22 @@ class EpisodeRunner:
         Returns the transitions (step-major: all episodes' step 0, then step 1, ...) and the final batch state
         (``perm``, ``m``, ``m_start`` give each episode's assignment and gain log(m / m_start)).
         """
-        batch = self.env.reset(event_idx)
+        batch = self.env.reset(event_idx, evaluate=False)
         obs, mask = self.env.obs(batch), self.env.legal_mask(batch)
-        chunks = []
-        done = False
-        while not done:
-            actions = select_actions(self.q_values(obs), mask, epsilon, self.rng)
-            rewards, done = self.env.step(batch, actions)
+        steps, moves = [], []
+        while batch.t < self.env.n_steps:
+            actions = select_actions(partial(self.q_rows, obs), mask, epsilon, self.rng)
+            swapped = self.env.move(batch, actions)
+            moves.append((swapped, batch.perm[swapped]))
             next_obs, next_mask = self.env.obs(batch), self.env.legal_mask(batch)
-            chunks.append(
-                Transitions(
-                    obs, actions, rewards.astype(np.float32), next_obs, next_mask, np.full(len(batch), done)
-                )
-            )
+            steps.append((obs, actions, next_obs, next_mask))
             obs, mask = next_obs, next_mask
+        rewards = self.env.settle(batch, moves).astype(np.float32)  # one |M|^2 call for the whole batch
+        last = len(steps) - 1
+        chunks = [
+            Transitions(o, a, r, next_o, next_m, np.full(len(batch), t == last))
+            for t, ((o, a, next_o, next_m), r) in enumerate(zip(steps, rewards))
+        ]
         return Transitions.concat(chunks), batch
 
     def greedy(self, event_idx: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

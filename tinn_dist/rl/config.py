@@ -57,7 +57,6 @@ class QNetConfig:
     hidden: int = 128  # width of the dense layers before the outputs (paper: 128-128-d_A)
     mlp_layers: int = 2  # number of those dense layers (paper: 2)
     resonance_features: bool = True  # afterstate only: Breit-Wigner and decay-angle invariants of the decay tree
-    parity_odd_features: bool = False  # afterstate only: ε(p_1, p_2, p_i, p_j) of every final slot pair
     momentum_scale: float = 100.0  # GeV; four-momenta are divided by this before the embedding
     norm_first: bool = (
         False  # pre-LayerNorm encoder layers (stabler at larger learning rates; paper: post-LN)

@@ -46,14 +46,16 @@ def dqn_loss(
     """Bellman MSE of ``policy`` against ``target`` on one batch (columns as in :class:`Transitions`)."""
     q = policy.q_taken(batch["obs"], batch["action"])
     with torch.no_grad():
-        next_mask = batch["next_mask"]
+        # A final transition's target is its reward alone: only the other rows' next states are evaluated.
+        live = torch.nonzero(~batch["done"]).squeeze(1)
+        next_obs, next_mask = batch["next_obs"][live], batch["next_mask"][live]
         if double:
-            next_action = masked_q(policy(batch["next_obs"]), next_mask).argmax(dim=1)
-            next_value = target.q_taken(batch["next_obs"], next_action)
+            next_action = masked_q(policy(next_obs), next_mask).argmax(dim=1)
+            live_value = target.q_taken(next_obs, next_action)
         else:
-            next_value = masked_q(target(batch["next_obs"]), next_mask).max(dim=1).values
-        not_done = (~batch["done"]).to(q.dtype)
-        y = reward_scale * batch["reward"].to(q.dtype) + gamma * not_done * next_value
+            live_value = masked_q(target(next_obs), next_mask).max(dim=1).values
+        next_value = torch.zeros_like(q).index_copy(0, live, live_value.to(q.dtype))
+        y = reward_scale * batch["reward"].to(q.dtype) + gamma * next_value
     value = F.mse_loss(q, y) if loss == "mse" else F.smooth_l1_loss(q, y)
     return value, {
         "loss": float(value.detach()),

@@ -6,7 +6,8 @@ Actions: 0 = do nothing; a >= 1 swaps the final-state slots ``swap_pairs(N)[a - 
 T = N - 3 steps (enough transpositions to reach any permutation of the N - 2 final-state slots), and a swap once
 used is illegal for the rest of its episode. Reward: r_t = log(m_{t+1} / m_t) with m = |M|^2 of the momenta in
 slot order; the current m is cached, and each step makes ONE batched matrix-element call for the rows that
-swapped (a do-nothing row keeps m and gets r = 0).
+swapped (a do-nothing row keeps m and gets r = 0). The policy never sees m, so a runner may instead move a batch
+through all its steps and evaluate every arrangement it visited in one call at the end (``AssignmentEnv.settle``).
 
 An |M|^2 that is not positive and finite (zero, negative, NaN) cannot give a reward: ``MatrixElement.m2`` raises
 :class:`TinnError` and the environment adds which event and slot order it was — never a NaN in replay.
@@ -101,7 +102,9 @@ class AssignmentEnv:
         self.me_evals += len(event_idx)
         return m.detach().cpu().numpy().astype(np.float64, copy=False)
 
-    def reset(self, event_idx: np.ndarray) -> EpisodeBatch:
+    def reset(self, event_idx: np.ndarray, evaluate: bool = True) -> EpisodeBatch:
+        """Episodes starting from the stored order. ``evaluate=False`` leaves ``m`` and ``m_start`` NaN: the
+        episodes are then advanced with :meth:`move` and their |M|^2 evaluated at the end by :meth:`settle`."""
         event_idx = np.asarray(event_idx, dtype=np.int64)
         if event_idx.ndim != 1 or (
             len(event_idx) and not (0 <= event_idx.min() and event_idx.max() < len(self))
@@ -109,7 +112,7 @@ class AssignmentEnv:
             raise TinnError(f"event indices must be a 1-d array in [0, {len(self)})")
         b = len(event_idx)
         perm = np.broadcast_to(np.arange(self.n_external), (b, self.n_external)).copy()
-        m = self.m2(event_idx, perm)
+        m = self.m2(event_idx, perm) if evaluate else np.full(b, np.nan)
         return EpisodeBatch(event_idx, perm, np.zeros((b, self.n_actions), dtype=bool), m, m.copy(), 0)
 
     def obs(self, batch: EpisodeBatch) -> np.ndarray:
@@ -123,6 +126,17 @@ class AssignmentEnv:
 
     def step(self, batch: EpisodeBatch, actions: np.ndarray) -> tuple[np.ndarray, bool]:
         """Apply one action per episode (in place); returns rewards (B,) float64 and whether the episodes ended."""
+        if np.isnan(batch.m).any():
+            raise TinnError("this batch was reset with evaluate=False: advance it with move() and settle()")
+        swap = self.move(batch, actions)
+        rewards = np.zeros(len(batch))
+        m_new = self.m2(batch.event_idx[swap], batch.perm[swap])
+        rewards[swap] = np.log(m_new / batch.m[swap])
+        batch.m[swap] = m_new
+        return rewards, batch.t == self.n_steps
+
+    def move(self, batch: EpisodeBatch, actions: np.ndarray) -> np.ndarray:
+        """Apply one action per episode (in place) without evaluating |M|^2; returns the rows that swapped."""
         actions = np.asarray(actions, dtype=np.int64)
         if batch.t >= self.n_steps:
             raise TinnError(f"episodes already ended after {self.n_steps} steps; call reset()")
@@ -141,13 +155,33 @@ class AssignmentEnv:
         pi, pj = batch.perm[swap, i].copy(), batch.perm[swap, j].copy()
         batch.perm[swap, i], batch.perm[swap, j] = pj, pi
         batch.used[swap, actions[swap]] = True
-        rewards = np.zeros(len(batch))
-        m_new = self.m2(batch.event_idx[swap], batch.perm[swap])
-        rewards[swap] = np.log(m_new / batch.m[swap])
-        batch.m[swap] = m_new
         batch.t += 1
         self.env_steps += len(batch)
-        return rewards, batch.t == self.n_steps
+        return swap
+
+    def settle(self, batch: EpisodeBatch, moves: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """|M|^2 of a batch reset with ``evaluate=False`` and of every step's new arrangements in ONE call.
+
+        ``moves[t]`` = (rows that swapped at step t, their ``perm`` after it). Sets ``m_start`` and ``m``; returns
+        the rewards (T, B), the values :meth:`step` would have returned. One call instead of T + 1: at a few
+        hundred rows the engine's cost per call, not per event, dominates.
+        """
+        start = np.broadcast_to(np.arange(self.n_external), batch.perm.shape)
+        m_all = self.m2(
+            np.concatenate([batch.event_idx] + [batch.event_idx[rows] for rows, _ in moves]),
+            np.concatenate([start] + [perm for _, perm in moves]),
+        )
+        m = m_all[: len(batch)].copy()
+        batch.m_start = m.copy()
+        rewards = np.zeros((len(moves), len(batch)))
+        first = len(batch)
+        for t, (rows, _) in enumerate(moves):
+            m_new = m_all[first : first + len(rows)]
+            rewards[t, rows] = np.log(m_new / m[rows])
+            m[rows] = m_new
+            first += len(rows)
+        batch.m = m
+        return rewards
 
 
 class AssignmentGymEnv(gym.Env):
