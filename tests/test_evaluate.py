@@ -129,6 +129,24 @@ def test_evaluate_and_reconstruct_commands(tmp_path: Path) -> None:
     np.testing.assert_allclose(table.column("t_mass").to_numpy(), masses["t"])
     assert {"W+_E", "W+_px", "W+_py", "W+_pz", "W+_mass", "tbar_mass", "m2"} <= set(table.column_names)
     assert main(["reconstruct", "--checkpoint", str(tmp_path / "none"), str(data), "-o", str(assigned)]) == 2
+    beamed = tmp_path / "beamed.parquet"
+    args = [
+        "reconstruct",
+        "--checkpoint",
+        str(run),
+        str(data),
+        "-o",
+        str(beamed),
+        "--beam",
+        "4",
+        "--candidates",
+        "3",
+    ]
+    assert main(args) == 0
+    m_beam = pq.read_table(beamed).column("m2").to_numpy()
+    perm_beam = np.array(pq.read_table(beamed).column("perm").to_pylist())
+    env = AssignmentEnv(tt_matrix_element(), events.momenta)
+    np.testing.assert_allclose(m_beam, env.m2(np.arange(300), perm_beam), rtol=1e-12)
 
 
 def test_events_of_another_process_are_refused(tmp_path: Path, capsys) -> None:
