@@ -52,7 +52,7 @@ def make_events(process_name: str, n: int, seed: int = 0) -> EventSet:
 def paper_config(cfg: TrainConfig) -> TrainConfig:
     return cfg.replace(
         qnet=dataclasses.asdict(QNetConfig()),  # the paper's transformer
-        rollout={"episodes_per_batch": 1},
+        rollout={"episodes_per_batch": 1, "me_call_per_rollout": False},  # one |M|^2 call per step
         dqn={"batch_size": 32, "replay_ratio": 32.0, "learning_starts": 32, "lr": 1e-5, "double": False,
              "grad_clip_norm": None},
     )

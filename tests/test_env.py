@@ -102,6 +102,15 @@ def test_runner_evaluates_a_whole_batch_in_one_call_with_the_rewards_of_stepping
     lazy = stepped.reset(idx, evaluate=False)
     with pytest.raises(TinnError, match="evaluate=False"):
         stepped.step(lazy, np.zeros(48, dtype=np.int64))
+    # The paper's way (one call per step) in the runner: same transitions from the same seed and weights.
+    per_step_me = CountingME(tt_matrix_element())
+    per_step = EpisodeRunner(
+        AssignmentEnv(per_step_me, events.momenta), runner.qnet, seed=3, me_call_per_rollout=False
+    )
+    chunk2, final2 = per_step.run(idx, np.where(idx % 2 == 0, 0.7, 0.0))
+    assert per_step_me.calls == 1 + per_step.env.n_steps
+    assert np.array_equal(chunk2.action, chunk.action) and np.array_equal(final2.perm, final.perm)
+    np.testing.assert_allclose(chunk2.reward, chunk.reward, rtol=1e-6, atol=1e-6)
 
 
 @needs_builtin

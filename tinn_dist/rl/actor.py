@@ -35,11 +35,19 @@ def select_actions(
 
 
 class EpisodeRunner:
-    """Holds an environment and a CPU copy of the Q-network; runs batches of episodes to completion."""
+    """Holds an environment and a CPU copy of the Q-network; runs batches of episodes to completion.
 
-    def __init__(self, env: AssignmentEnv, qnet: nn.Module, seed: int = 0) -> None:
+    ``me_call_per_rollout``: the policy never sees |M|^2, so the whole rollout is played first and every
+    arrangement it visited is evaluated in one batched call (``AssignmentEnv.settle``); False evaluates after
+    every step, as the paper's loop does (one call per step). Rewards are the same either way.
+    """
+
+    def __init__(
+        self, env: AssignmentEnv, qnet: nn.Module, seed: int = 0, me_call_per_rollout: bool = True
+    ) -> None:
         self.env = env
         self.qnet = qnet.eval()
+        self.me_call_per_rollout = me_call_per_rollout
         self.rng = np.random.default_rng(seed)
         self.weights_version = -1
 
@@ -58,17 +66,22 @@ class EpisodeRunner:
         Returns the transitions (step-major: all episodes' step 0, then step 1, ...) and the final batch state
         (``perm``, ``m``, ``m_start`` give each episode's assignment and gain log(m / m_start)).
         """
-        batch = self.env.reset(event_idx, evaluate=False)
+        batch = self.env.reset(event_idx, evaluate=not self.me_call_per_rollout)
         obs, mask = self.env.obs(batch), self.env.legal_mask(batch)
-        steps, moves = [], []
+        steps, moves, step_rewards = [], [], []
         while batch.t < self.env.n_steps:
             actions = select_actions(partial(self.q_rows, obs), mask, epsilon, self.rng)
-            swapped = self.env.move(batch, actions)
-            moves.append((swapped, batch.perm[swapped]))
+            if self.me_call_per_rollout:
+                swapped = self.env.move(batch, actions)
+                moves.append((swapped, batch.perm[swapped]))
+            else:
+                step_rewards.append(self.env.step(batch, actions)[0])
             next_obs, next_mask = self.env.obs(batch), self.env.legal_mask(batch)
             steps.append((obs, actions, next_obs, next_mask))
             obs, mask = next_obs, next_mask
-        rewards = self.env.settle(batch, moves).astype(np.float32)  # one |M|^2 call for the whole batch
+        rewards = (
+            self.env.settle(batch, moves) if self.me_call_per_rollout else np.stack(step_rewards)
+        ).astype(np.float32)
         last = len(steps) - 1
         chunks = [
             Transitions(o, a, r, next_o, next_m, np.full(len(batch), t == last))

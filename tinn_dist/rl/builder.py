@@ -78,4 +78,4 @@ def build_replay(cfg: TrainConfig, seed: int) -> RewardBinnedReplay:
 
 
 def build_runner(cfg: TrainConfig, env: AssignmentEnv, seed: int) -> EpisodeRunner:
-    return EpisodeRunner(env, build_qnet(cfg), seed=seed)
+    return EpisodeRunner(env, build_qnet(cfg), seed=seed, me_call_per_rollout=cfg.rollout.me_call_per_rollout)

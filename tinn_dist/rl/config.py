@@ -93,6 +93,7 @@ class ExplorationConfig:
 @dataclass(frozen=True, slots=True)
 class RolloutConfig:
     episodes_per_batch: int = 1  # episodes stepped in lockstep per env step (paper: 1)
+    me_call_per_rollout: bool = False  # one batched |M|^2 call per rollout, not per step (paper: per step)
 
 
 @dataclass(frozen=True, slots=True)
