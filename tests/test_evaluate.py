@@ -101,7 +101,7 @@ def test_evaluate_and_reconstruct_commands(tmp_path: Path) -> None:
     assert (
         main(
             ["evaluate", "--checkpoint", str(run), "--events", str(data), "--out", str(out), "--holdout"]
-            + ["--beam", "4", "--candidates", "3"]
+            + ["--beam", "4", "--candidates", "3", "--baseline-events", "20"]
         )
         == 0
     )
@@ -111,6 +111,7 @@ def test_evaluate_and_reconstruct_commands(tmp_path: Path) -> None:
         assert key in metrics and key in metrics["baselines"]["exhaustive"]
     assert metrics["baselines"]["exhaustive"]["me_optimality"] == 1.0
     assert metrics["baselines"]["exhaustive"]["me_calls_per_event"] == 720.0
+    assert metrics["baselines"]["exhaustive"]["n_events"] == 20 and metrics["baselines"]["start"]["n_events"] == 60
     assert metrics["me_calls_per_event"] <= 1 + 5  # start + at most one call per step
     beam = metrics["beam"]
     assert (beam["width"], beam["candidates"], beam["me_calls_per_event"]) == (4, 3, 1 + 3)

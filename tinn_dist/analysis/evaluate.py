@@ -175,7 +175,7 @@ def evaluate_policy(
         )
         metrics["baselines"][name]["seconds"] = time.perf_counter() - t0
         arrays[f"perm_{name}"] = b_perm
-        arrays[f"log_ratio_{name}"] = np.log(b_m / m_true)
+        arrays[f"log_ratio_{name}"] = np.log(b_m / m_true[sub])
     return metrics, arrays
 
 
