@@ -86,7 +86,14 @@ def test_tag_true_and_learned_assignment(tmp_path: Path, polarised_files: list[P
     argv = ["tag", "--checkpoint", str(run), "--events", *events, "--out", str(out3), "--max-events", "2", "--ceiling"]
     assert main(argv) == 0
     result3 = json.loads((out3 / "tag.json").read_text())
-    assert set(result3["auc"]) == {"true", "learned", "ceiling"} and 0.0 <= result3["ceiling_truth_match"] <= 1.0
+    assert set(result3["auc"]) == {"true", "learned", "ceiling", "marginal", "bound"}
+    assert 0.0 <= result3["ceiling_truth_match"] <= 1.0
+    out4 = tmp_path / "tag4"
+    argv = ["tag", "--checkpoint", str(run), "--events", *events, "--out", str(out4), "--max-events", "3"]
+    assert main([*argv, "--beam", "2", "--candidates", "3"]) == 0
+    result4 = json.loads((out4 / "tag.json").read_text())
+    assert set(result4["auc"]) == {"true", "learned", "learned_sum"}
+    assert result4["learned_by"] == {"beam": 2, "candidates": 3} and result2["learned_by"] == "greedy"
 
     # wrong order of the samples, an agent of another process, a missing file: one-line errors, no tag.json
     capsys.readouterr()
@@ -102,6 +109,8 @@ def test_tag_true_and_learned_assignment(tmp_path: Path, polarised_files: list[P
     assert "nope.parquet: no such events file" in _error(capsys)
     assert main(["tag", "--true-assignment", "--ceiling", "--events", *events, "--out", str(bad)]) == 2
     assert "--ceiling needs --checkpoint" in _error(capsys)
+    assert main(["tag", "--checkpoint", str(run), "--candidates", "4", "--events", *events, "--out", str(bad)]) == 2
+    assert "--candidates needs --beam" in _error(capsys)
 
 
 def test_anomaly_command(tmp_path: Path, capsys) -> None:

@@ -12,10 +12,14 @@ from tinn_dist.analysis.tagger import (
     assigned_momenta,
     build_polarised,
     check_same_family,
+    distinct_assignments,
+    likelihood_ratio,
+    marginal_m2,
     plot_w_masses,
     polarisation_m2,
     polarised_process,
     same_family,
+    summed_polarisation_m2,
     tagger_score,
 )
 from tinn_dist.errors import TinnError
@@ -74,6 +78,69 @@ def test_polarised_matrix_elements_at_an_assignment(reference_dir) -> None:
     assert score.shape == (6,) and np.isfinite(score).all() and (score > 0).all()
     with pytest.raises(TinnError, match="madgraph backend needs"):
         build_polarised(backend="madgraph")
+
+
+class _SlotEnergy:
+    """A stand-in matrix element with a known value: |M|^2 = weight x (energy in ``slot``) (MatrixElement.m2)."""
+
+    def __init__(self, slot: int, weight: float = 1.0) -> None:
+        self.slot, self.weight = slot, weight
+
+    def m2(self, momenta: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(self.weight * np.asarray(momenta)[:, self.slot, 0])
+
+
+def _hand_made_event() -> np.ndarray:
+    """One 8-parton event whose stored particle k has energy 10 + k (GeV)."""
+    momenta = np.zeros((1, 8, 4))
+    momenta[0, :, 0] = 10.0 + np.arange(8)
+    return momenta
+
+
+def test_distinct_assignments_count_exchanged_vbf_jets_once() -> None:
+    wwuu = load_process("wwuu")
+    ident = np.arange(8)
+    jets_swapped = np.r_[0:6, 7, 6]  # the two identical u jets exchanged: the same physical assignment
+    w_swapped = np.r_[0, 1, 4, 5, 2, 3, 6, 7]  # W+ <-> W- decay products: a different assignment
+    perm = np.stack([ident, jets_swapped, w_swapped, w_swapped[jets_swapped]])[None]
+    valid = distinct_assignments(wwuu, perm, np.ones((1, 4), bool))
+    np.testing.assert_array_equal(valid, [[True, False, True, False]])
+    # an invalid first candidate does not hide its twin
+    np.testing.assert_array_equal(
+        distinct_assignments(wwuu, perm, np.array([[False, True, True, True]])), [[False, True, True, False]]
+    )
+
+
+def test_summed_score_is_the_ratio_of_sums() -> None:
+    """L_S = sum_S m_LL / sum_S (m_LT + m_TL + m_TT), invalid candidates left out."""
+    momenta = _hand_made_event()
+    mes = {"LL": _SlotEnergy(2), "LT": _SlotEnergy(3), "TL": _SlotEnergy(4), "TT": _SlotEnergy(5, 2.0)}
+    perm = np.stack([np.arange(8), np.r_[0, 1, 7, 3, 4, 5, 6, 2], np.r_[0, 1, 6, 3, 4, 5, 2, 7]])[None]
+    m = summed_polarisation_m2(mes, momenta, perm, np.array([[True, True, False]]))
+    # slot 2 holds particles 2 and 7 (energies 12, 17); slots 3, 4, 5 hold particles 3, 4, 5 both times
+    np.testing.assert_allclose([m["LL"][0], m["LT"][0], m["TL"][0], m["TT"][0]], [29.0, 26.0, 28.0, 60.0])
+    np.testing.assert_allclose(tagger_score(m), [29.0 / 114.0])
+
+
+def test_marginal_sums_over_every_assignment() -> None:
+    """Over all 6! assignments every final-state particle sits in a given slot 5! times."""
+    momenta = _hand_made_event()
+    mes = {"LL": _SlotEnergy(2), "LT": _SlotEnergy(3), "TL": _SlotEnergy(6), "TT": _SlotEnergy(7, 3.0)}
+    m = marginal_m2(mes, np.concatenate([momenta, 2 * momenta]), chunk=1)
+    final_energy = (10.0 + np.arange(2, 8)).sum()
+    np.testing.assert_allclose(m["LL"], [120 * final_energy, 240 * final_energy])
+    np.testing.assert_allclose(m["TT"], [360 * final_energy, 720 * final_energy])
+    np.testing.assert_allclose(tagger_score(m), [1.0 / 5.0, 1.0 / 5.0])
+
+
+def test_likelihood_ratio_weights_each_sample_by_its_cross_section() -> None:
+    """Sample densities |M|^2/σ: (m_LL/σ_LL) / Σ_b (m_b/σ_b)."""
+    m = {"LL": np.array([2.0, 4.0]), "LT": np.array([1.0, 3.0]), "TL": np.array([2.0, 2.0]), "TT": np.ones(2)}
+    sigma = {"LL": 0.5, "LT": 1.0, "TL": 2.0, "TT": 4.0}
+    np.testing.assert_allclose(likelihood_ratio(m, sigma, "LL", ("LT", "TL", "TT")), [4 / 2.25, 8 / 4.25])
+    np.testing.assert_allclose(likelihood_ratio(m, sigma, "LL", ("TT",)), [16.0, 32.0])
+    with pytest.raises(TinnError, match=r"cross section of sample\(s\) \['TT'\] must be finite and > 0"):
+        likelihood_ratio(m, {**sigma, "TT": 0.0}, "LL", ("TT",))
 
 
 def test_w_mass_plot(tmp_path) -> None:

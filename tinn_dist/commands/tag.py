@@ -17,14 +17,24 @@ _POLS = (
 )  # = tinn_dist.analysis.tagger.POLARISATIONS (not imported: keeps --help fast)
 
 
+_CURVE_LABELS = {
+    "learned_sum": "learned shortlist, summed",
+    "marginal": "all assignments, summed",
+    "bound": "Neyman-Pearson bound, charges unknown",
+}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "tag",
         help="W-polarisation tagger m_LL/(m_LT+m_TL+m_TT): ROC, AUC, W masses (true and learned assignment)",
         description="Score every event of the four polarised VBF WW samples with L = m_LL/(m_LT+m_TL+m_TT), "
         "the four polarised |M|^2 evaluated at the true assignment and, with --checkpoint, at the assignment "
-        "the trained agent finds (greedy, N-3 steps) and, with --ceiling, at the argmax of the agent's reward. "
-        "Writes OUT/tag.json and PNG plots.",
+        "the trained agent finds (greedy, N-3 steps, or its beam search with --beam) and, with --ceiling, at the "
+        "argmax of the agent's reward. With --beam K --candidates C (C > 1) also L summed over the agent's C "
+        "shortlisted assignments ('learned_sum'); with --ceiling also over all assignments ('marginal') and "
+        "the samples' likelihood ratio over all of them ('bound': no score blind to the quark charges does "
+        "better). Writes OUT/tag.json and PNG plots.",
     )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument(
@@ -60,10 +70,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--alphas", type=float, help="strong coupling (default: the agent's, else 0.13)")
     parser.add_argument(
+        "--beam",
+        type=int,
+        default=0,
+        metavar="K",
+        help="assign with the agent's width-K beam search over its own Q-values (default 0: greedy policy)",
+    )
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        metavar="C",
+        help="with --beam: the beam's C best distinct assignments; the one of largest reward is 'learned', and "
+        "the score summed over all C is 'learned_sum' (default 1)",
+    )
+    parser.add_argument(
         "--ceiling",
         action="store_true",
         help="also score at the exhaustive argmax of the agent's own reward (its config's |M|^2 over all "
-        "(N-2)! = 720 assignments per event): what a perfect agent finds; costly, combine with --max-events",
+        "(N-2)! = 720 assignments per event): what a perfect agent finds; and summed over all of them "
+        "('marginal'), and the Neyman-Pearson bound of any score blind to the quark charges ('bound'); "
+        "costly, combine with --max-events",
     )
     parser.set_defaults(func=run)
 
@@ -77,9 +104,13 @@ def run(args: argparse.Namespace) -> int:
     from tinn_dist.analysis.tagger import (
         build_polarised,
         check_same_family,
+        distinct_assignments,
+        likelihood_ratio,
+        marginal_m2,
         plot_w_masses,
         polarisation_m2,
         polarised_process,
+        summed_polarisation_m2,
         tagger_score,
     )
     from tinn_dist.events.store import read_events
@@ -87,6 +118,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_events is not None and args.max_events < 1:
         raise TinnError(f"--max-events must be >= 1, got {args.max_events}")
+    if args.beam < 0 or args.candidates < 1:
+        raise TinnError(f"--beam must be >= 0 and --candidates >= 1, got {args.beam} and {args.candidates}")
+    if args.candidates > 1 and not args.beam:
+        raise TinnError("--candidates needs --beam K (the shortlist comes from the agent's beam search)")
+    if args.beam and args.checkpoint is None:
+        raise TinnError("--beam needs --checkpoint (a trained agent's beam search)")
     if args.ceiling and args.checkpoint is None:
         raise TinnError("--ceiling needs --checkpoint (the agent's config defines the reward it maximises)")
     if args.backend == "madgraph" and not args.madgraph_dir:
@@ -124,16 +161,31 @@ def run(args: argparse.Namespace) -> int:
         alphas=alphas,
     )
     assignments = {"true": true_perm}
+    summed_m2: dict[str, dict[str, np.ndarray]] = {}  # scores from |M|^2 summed over a set of assignments
     if qnet is not None:
         from tinn_dist.rl.actor import EpisodeRunner
         from tinn_dist.rl.builder import build_env
 
         env = build_env(cfg, momenta)
-        assignments["learned"] = EpisodeRunner(env, qnet).greedy(np.arange(len(momenta)))[0]
+        every_event = np.arange(len(momenta))
+        if args.beam:
+            from tinn_dist.rl.search import beam_shortlist
+
+            shortlist, valid = beam_shortlist(env, qnet, every_event, args.beam, args.candidates)
+            valid = distinct_assignments(load_process(cfg.process), shortlist, valid)
+            n_cand = shortlist.shape[1]
+            reward = env.m2(np.repeat(every_event, n_cand), shortlist.reshape(-1, shortlist.shape[2]))
+            best = np.where(valid, reward.reshape(-1, n_cand), -np.inf).argmax(axis=1)
+            assignments["learned"] = shortlist[every_event, best]
+            if n_cand > 1:
+                summed_m2["learned_sum"] = summed_polarisation_m2(mes, momenta, shortlist, valid)
+        else:
+            assignments["learned"] = EpisodeRunner(env, qnet).greedy(every_event)[0]
         if args.ceiling:
             from tinn_dist.analysis.baselines import exhaustive_argmax
 
-            assignments["ceiling"] = exhaustive_argmax(env, np.arange(len(momenta)))[0]
+            assignments["ceiling"] = exhaustive_argmax(env, every_event)[0]
+            summed_m2["marginal"] = marginal_m2(mes, momenta)
 
     args.out.mkdir(parents=True, exist_ok=True)
     result = {
@@ -141,21 +193,36 @@ def run(args: argparse.Namespace) -> int:
         "n_events": {pol: len(e) for pol, e in zip(_POLS, samples)},
         "backend": args.backend,
         "checkpoint": str(args.checkpoint) if args.checkpoint else None,
+        "learned_by": ({"beam": args.beam, "candidates": args.candidates} if args.beam else "greedy")
+        if args.checkpoint
+        else None,
         "auc": {},
         "inv_eps_b_at_0.3": {},
     }
     curves: dict[str, dict[str, object]] = {"LL_vs_rest": {}, "LL_vs_TT": {}}
-    for name, perm in assignments.items():
-        score = tagger_score(polarisation_m2(mes, momenta, perm))
-        ll = score[label == 0]
-        versus = {"LL_vs_rest": score[label != 0], "LL_vs_TT": score[label == 3]}
+    is_background = {"LL_vs_rest": label != 0, "LL_vs_TT": label == 3}
+    scores = {
+        name: dict.fromkeys(is_background, tagger_score(m2))
+        for name, m2 in ({n: polarisation_m2(mes, momenta, p) for n, p in assignments.items()} | summed_m2).items()
+    }
+    if "marginal" in summed_m2:
+        # events are unweighted: each sample's weight is its cross section
+        sigma = {pol: float(np.mean(e.weight)) for pol, e in zip(_POLS, samples)}
+        rest = ("LT", "TL", "TT")
+        scores["bound"] = {
+            "LL_vs_rest": likelihood_ratio(summed_m2["marginal"], sigma, "LL", rest),
+            "LL_vs_TT": likelihood_ratio(summed_m2["marginal"], sigma, "LL", ("TT",)),
+        }
+    for name, by_comparison in scores.items():
         result["auc"][name] = {}
         result["inv_eps_b_at_0.3"][name] = {}
-        for comparison, background in versus.items():
+        for comparison, score in by_comparison.items():
+            ll, background = score[label == 0], score[is_background[comparison]]
             summary = roc_summary(ll, background)
             result["auc"][name][comparison] = summary["auc"]
             result["inv_eps_b_at_0.3"][name][comparison] = summary["inv_eps_b"]
-            curves[comparison][f"{name} assignment"] = roc_curve(ll, background)
+            curve_label = _CURVE_LABELS.get(name, f"{name} assignment")
+            curves[comparison][curve_label] = roc_curve(ll, background)
     for name in ("learned", "ceiling"):
         if name in assignments:
             process = load_process(cfg.process)
@@ -172,8 +239,6 @@ def run(args: argparse.Namespace) -> int:
     write_json_atomic(result, args.out / "tag.json")
 
     for name, aucs in result["auc"].items():
-        print(
-            f"{name:>8} assignment: AUC LL vs rest {aucs['LL_vs_rest']:.3f}, LL vs TT {aucs['LL_vs_TT']:.3f}"
-        )
+        print(f"{name:>11}: AUC LL vs rest {aucs['LL_vs_rest']:.3f}, LL vs TT {aucs['LL_vs_TT']:.3f}")
     print(f"wrote {args.out / 'tag.json'} and plots", file=sys.stderr)
     return 0

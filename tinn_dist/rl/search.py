@@ -19,7 +19,7 @@ from torch import nn
 
 from tinn_dist.rl.env import AssignmentEnv
 
-__all__ = ["beam_search"]
+__all__ = ["beam_search", "beam_shortlist"]
 
 _DROPPED = -np.inf
 
@@ -84,6 +84,27 @@ def _beam_chunk(
     return _top(met, _drop_repeats(met, np.concatenate(met_score, axis=1)), candidates)
 
 
+def beam_shortlist(
+    env: AssignmentEnv,
+    qnet: nn.Module,
+    event_idx: np.ndarray,
+    width: int,
+    candidates: int,
+    chunk: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``candidates`` best-ranked distinct arrangements a width-``width`` beam over the Q-values of ``qnet``
+    meets, best first: (perm (E, C, N), valid (E, C)); ``valid`` is False where fewer than C were met. No |M|²."""
+    if width < 1 or candidates < 1:
+        raise ValueError(f"beam width and candidates must be >= 1, got {width} and {candidates}")
+    qnet = qnet.eval()
+    event_idx = np.asarray(event_idx)
+    chunks = [
+        _beam_chunk(env, qnet, event_idx[s : s + chunk], width, candidates)
+        for s in range(0, len(event_idx), chunk)
+    ]
+    return np.concatenate([c[0] for c in chunks]), np.isfinite(np.concatenate([c[1] for c in chunks]))
+
+
 def beam_search(
     env: AssignmentEnv,
     qnet: nn.Module,
@@ -100,16 +121,8 @@ def beam_search(
     (C + 1 calls per event) — the network shortlists, the matrix element decides between near-degenerate
     arrangements (the charge mirror of tt differs by ~0.06 % in |M|², below what the network resolves).
     """
-    if width < 1 or candidates < 1:
-        raise ValueError(f"beam width and candidates must be >= 1, got {width} and {candidates}")
-    qnet = qnet.eval()
     event_idx = np.asarray(event_idx)
-    chunks = [
-        _beam_chunk(env, qnet, event_idx[s : s + chunk], width, candidates)
-        for s in range(0, len(event_idx), chunk)
-    ]
-    perm = np.concatenate([c[0] for c in chunks])  # (E, C, N)
-    valid = np.isfinite(np.concatenate([c[1] for c in chunks]))
+    perm, valid = beam_shortlist(env, qnet, event_idx, width, candidates, chunk)
     n_events, n_cand, n = perm.shape
     m = env.m2(np.repeat(event_idx, n_cand), perm.reshape(-1, n)).reshape(n_events, n_cand)
     best = np.where(valid, m, -np.inf).argmax(axis=1)
