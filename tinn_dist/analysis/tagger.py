@@ -32,6 +32,7 @@ from tinn_dist.analysis.evaluate import symmetry_maps
 from tinn_dist.errors import TinnError
 from tinn_dist.physics.matrix_element import BackendSpec, MatrixElement, build_matrix_element
 from tinn_dist.processes import Process, load_process, process_names
+from tinn_dist.rl.search import arrangement_codes
 
 __all__ = [
     "POLARISATIONS",
@@ -131,9 +132,7 @@ def polarisation_m2(
 def distinct_assignments(process: Process, perm: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """``valid`` (E, C) with every candidate of ``perm`` (E, C, N) that is physically the same assignment as an
     earlier one (exchanged identical branches, e.g. the two VBF jets) switched off: each is counted once."""
-    n = perm.shape[-1]
-    shifts = np.arange(n, dtype=np.int64) * 4  # N <= 16 slots: 4 bits each
-    codes = np.stack([(perm[..., sigma].astype(np.int64) << shifts).sum(-1) for sigma in symmetry_maps(process)])
+    codes = np.stack([arrangement_codes(perm[..., sigma]) for sigma in symmetry_maps(process)])
     canonical = codes.min(axis=0)  # (E, C)
     out = np.asarray(valid, dtype=bool).copy()
     for c in range(1, perm.shape[1]):

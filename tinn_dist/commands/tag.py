@@ -169,15 +169,12 @@ def run(args: argparse.Namespace) -> int:
         env = build_env(cfg, momenta)
         every_event = np.arange(len(momenta))
         if args.beam:
-            from tinn_dist.rl.search import beam_shortlist
+            from tinn_dist.rl.search import beam_shortlist, best_by_m2
 
             shortlist, valid = beam_shortlist(env, qnet, every_event, args.beam, args.candidates)
             valid = distinct_assignments(load_process(cfg.process), shortlist, valid)
-            n_cand = shortlist.shape[1]
-            reward = env.m2(np.repeat(every_event, n_cand), shortlist.reshape(-1, shortlist.shape[2]))
-            best = np.where(valid, reward.reshape(-1, n_cand), -np.inf).argmax(axis=1)
-            assignments["learned"] = shortlist[every_event, best]
-            if n_cand > 1:
+            assignments["learned"] = best_by_m2(env, every_event, shortlist, valid)[0]
+            if args.candidates > 1:
                 summed_m2["learned_sum"] = summed_polarisation_m2(mes, momenta, shortlist, valid)
         else:
             assignments["learned"] = EpisodeRunner(env, qnet).greedy(every_event)[0]

@@ -19,20 +19,20 @@ from torch import nn
 
 from tinn_dist.rl.env import AssignmentEnv
 
-__all__ = ["beam_search", "beam_shortlist"]
+__all__ = ["arrangement_codes", "beam_search", "beam_shortlist", "best_by_m2"]
 
 _DROPPED = -np.inf
 
 
-def _codes(perm: np.ndarray) -> np.ndarray:
-    """One int64 per arrangement (N <= 16 slots, 4 bits each)."""
+def arrangement_codes(perm: np.ndarray) -> np.ndarray:
+    """One int64 per arrangement ``perm`` (..., N) (N <= 16 slots, 4 bits each)."""
     shifts = np.arange(perm.shape[-1], dtype=np.int64) * 4
     return (perm.astype(np.int64) << shifts).sum(axis=-1)
 
 
 def _drop_repeats(perm: np.ndarray, score: np.ndarray) -> np.ndarray:
     """``score`` (E, C) with every repeat of an arrangement of ``perm`` (E, C, N) but its best set to -inf."""
-    codes = _codes(perm)
+    codes = arrangement_codes(perm)
     order = np.lexsort((-score, codes), axis=-1)  # by arrangement, best score first
     sorted_codes = np.take_along_axis(codes, order, axis=1)
     repeat = np.zeros_like(order, dtype=bool)
@@ -123,9 +123,17 @@ def beam_search(
     """
     event_idx = np.asarray(event_idx)
     perm, valid = beam_shortlist(env, qnet, event_idx, width, candidates, chunk)
+    best, m_best = best_by_m2(env, event_idx, perm, valid)
+    start = np.broadcast_to(np.arange(perm.shape[2]), (len(event_idx), perm.shape[2]))
+    return best, m_best, env.m2(event_idx, start)
+
+
+def best_by_m2(
+    env: AssignmentEnv, event_idx: np.ndarray, perm: np.ndarray, valid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The valid candidate arrangement of largest |M|² per event: (perm (E, N), m (E,)) from ``perm`` (E, C, N)."""
     n_events, n_cand, n = perm.shape
     m = env.m2(np.repeat(event_idx, n_cand), perm.reshape(-1, n)).reshape(n_events, n_cand)
     best = np.where(valid, m, -np.inf).argmax(axis=1)
     rows = np.arange(n_events)
-    start = np.broadcast_to(np.arange(n), (n_events, n))
-    return perm[rows, best], m[rows, best], env.m2(event_idx, start)
+    return perm[rows, best], m[rows, best]
